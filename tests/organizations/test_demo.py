@@ -1,0 +1,35 @@
+"""The demo data the run command loads lets a newcomer sign in with what it prints."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from tests.organizations.test_staff_access import current_code
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_prints_credentials_that_work(client: Client, tmp_path) -> None:
+    with override_settings(VAR_DIR=tmp_path):
+        out = io.StringIO()
+        call_command("demo_seed", stdout=out)
+        call_command("demo_seed", stdout=io.StringIO())  # idempotent
+        text = out.getvalue()
+        code_out = io.StringIO()
+        call_command("demo_totp_code", stdout=code_out)
+    email = re.search(r"email:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    password = re.search(r"password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"TOTP secret:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    assert code_out.getvalue().strip() == current_code(secret)
+
+    response = client.post("/accounts/login/", {"login": email, "password": password})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    client.post("/accounts/2fa/authenticate/", {"code": current_code(secret)})
+    page = client.get("/staff/")
+    assert page.status_code == 200
+    assert "Demo Helpline" in page.content.decode()
