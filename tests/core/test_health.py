@@ -55,3 +55,15 @@ def test_beat_heartbeat_is_reported(client: Client) -> None:
     assert client.get("/healthz").json()["beat_last_seen"] is None
     beat_heartbeat.delay()  # eager: runs in process
     assert client.get("/healthz").json()["beat_last_seen"] is not None
+
+
+def test_tasks_started_on_commit_wait_for_the_transaction(client: Client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    """`delay_on_commit` (Celery's Django task class) runs nothing until the transaction commits."""
+    from takedown.core.tasks import beat_heartbeat
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        beat_heartbeat.delay_on_commit()
+        assert client.get("/healthz").json()["beat_last_seen"] is None
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert client.get("/healthz").json()["beat_last_seen"] is not None
