@@ -43,8 +43,9 @@ ensure_venv() {
   digest=$(cat "$ROOT/requirements.txt" "$ROOT/$reqs" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     say "Installing Python packages from $reqs"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/$reqs"
+    # The filter hides a harmless warning some machines' pip configuration prints per package.
+    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+    "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/$reqs" 2>&1 | { grep -v 'is ignored: it is neither' || true; }
     echo "$digest" > "$stamp"
   fi
 }
