@@ -267,6 +267,14 @@ if PRODUCTION and not _field_keys:
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in _field_keys.split(",") if k.strip()] or [
     _dev_secret_file("field_encryption_key", lambda: Fernet.generate_key().decode("ascii"))
 ]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as _exc:
+        raise ImproperlyConfigured(
+            "Every FIELD_ENCRYPTION_KEYS entry must be a urlsafe base64 Fernet key "
+            "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        ) from _exc
 
 # --- email ----------------------------------------------------------------------------------------
 

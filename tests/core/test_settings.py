@@ -1,0 +1,67 @@
+"""The production profile refuses unsafe settings and passes Django's deploy checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SAFE_PRODUCTION = {
+    "TAKEDOWN_ENV": "production",
+    "SECRET_KEY": "x" * 20 + "-production-secret-key-with-enough-entropy-0123456789",
+    "ALLOWED_HOSTS": "takedown.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/takedown",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+}
+
+
+def run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", *SAFE_PRODUCTION}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_profile_passes_deploy_check() -> None:
+    result = run_manage(SAFE_PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS"]
+)
+def test_production_refuses_to_start_without_required_setting(missing: str) -> None:
+    env = {k: v for k, v in SAFE_PRODUCTION.items() if k != missing}
+    result = run_manage(env, "check")
+    assert result.returncode != 0
+    assert f"{missing} must be set when TAKEDOWN_ENV=production" in result.stderr
+
+
+def test_production_refuses_debug() -> None:
+    result = run_manage({**SAFE_PRODUCTION, "DEBUG": "true"}, "check")
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
+
+
+def test_malformed_values_are_named_clearly() -> None:
+    result = run_manage({"CELERY_TASK_TIME_LIMIT": "soon"}, "check")
+    assert result.returncode != 0
+    assert "CELERY_TASK_TIME_LIMIT must be an integer" in result.stderr
+    bad_key = run_manage({**SAFE_PRODUCTION, "FIELD_ENCRYPTION_KEYS": "not-a-key"}, "check")
+    assert bad_key.returncode != 0
+    assert "Fernet key" in bad_key.stderr
+
+
+def test_development_default_needs_nothing(tmp_path: Path) -> None:
+    result = run_manage({"TAKEDOWN_VAR_DIR": str(tmp_path), "DATABASE_URL": ""}, "check")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secret_key").exists()
+    assert (tmp_path / "field_encryption_key").exists()
