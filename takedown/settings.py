@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "takedown.core",
     "takedown.organizations",
+    "takedown.cases",
 ]
 
 MIDDLEWARE = [
@@ -380,3 +381,11 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- cases ----------------------------------------------------------------------------------------
+
+# The organisation whose advocates see cases that survivors open on their own. Development uses
+# the demo organisation that `manage.py demo_seed` creates.
+INTAKE_ORGANIZATION_SLUG = os.environ.get("INTAKE_ORGANIZATION_SLUG", "" if PRODUCTION else "demo-helpline")
+# A survivor signed in with reference + PIN is signed out after this much inactivity.
+SURVIVOR_SESSION_IDLE_SECONDS = _env_int("SURVIVOR_SESSION_IDLE_SECONDS", 30 * 60)

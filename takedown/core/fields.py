@@ -48,6 +48,9 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
     """A JSON-serialisable value stored as one Fernet token."""
 
     description = "JSON encrypted at rest with the field-encryption keys"
+    # django-stubs reads these to type the attribute as the JSON value, not as text.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         if value is None:

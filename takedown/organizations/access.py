@@ -15,13 +15,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from takedown.core.access import Actor, actor_from_request
 
-StaffView = Callable[..., HttpResponse]
+StaffView = Callable[..., HttpResponseBase]
 
 
 class StaffRequest(HttpRequest):
@@ -34,7 +35,7 @@ def staff_required(view: StaffView) -> StaffView:
     """Require a signed-in member of an organisation with MFA enrolled; sets `request.actor`."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         actor: Actor = actor_from_request(request)

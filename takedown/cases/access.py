@@ -1,0 +1,82 @@
+"""The one chokepoint through which any request reaches a case.
+
+`access_case(actor, case_id)` applies every rule: a survivor reaches only the case they signed in
+to; staff reach cases of their own organisations, and only with MFA enrolled; nobody else reaches
+any. Missing and forbidden look the same (`NotFound`). Every staff access is recorded.
+
+Survivor sessions: signing in with reference + PIN stores the case id and a time in the session;
+it expires after `SURVIVOR_SESSION_IDLE_SECONDS` of inactivity, so a shared device does not stay
+signed in.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from takedown.cases.models import Case
+from takedown.core.access import Actor
+from takedown.core.audit import audit_record
+from takedown.core.errors import NotFound
+from takedown.core.models import ActorKind
+
+SURVIVOR_SESSION_KEY = "survivor_case"
+
+
+def survivor_sign_in(request: HttpRequest, case: Case) -> None:
+    request.session.cycle_key()  # a new session id at sign-in: no fixation
+    request.session[SURVIVOR_SESSION_KEY] = {"id": case.pk, "seen": time.time()}
+
+
+def survivor_sign_out(request: HttpRequest) -> None:
+    request.session.pop(SURVIVOR_SESSION_KEY, None)
+    request.session.cycle_key()
+
+
+def survivor_actor(request: HttpRequest) -> Actor | None:
+    """The signed-in survivor, or None when not signed in or the session went idle."""
+    data = request.session.get(SURVIVOR_SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    if time.time() - float(data.get("seen", 0)) > settings.SURVIVOR_SESSION_IDLE_SECONDS:
+        request.session.pop(SURVIVOR_SESSION_KEY, None)
+        return None
+    data["seen"] = time.time()
+    request.session[SURVIVOR_SESSION_KEY] = data
+    return Actor(kind=ActorKind.SURVIVOR, case_id=int(data["id"]))
+
+
+def access_case(actor: Actor, case_id: int | str | None) -> Case:
+    not_found = NotFound(_("We could not find that case."))
+    try:
+        pk = int(case_id) if case_id is not None else None
+    except (TypeError, ValueError):
+        raise not_found from None
+    if pk is None:
+        raise not_found
+    if actor.kind == ActorKind.SURVIVOR:
+        if actor.case_id != pk:
+            raise not_found
+        case = Case.objects.filter(pk=pk).select_related("organization").first()
+    elif actor.kind == ActorKind.STAFF and actor.mfa_verified and actor.organization_ids:
+        case = (
+            Case.objects.filter(pk=pk, organization_id__in=actor.organization_ids)
+            .select_related("organization", "assignee")
+            .first()
+        )
+        if case is not None:
+            audit_record(
+                actor=actor,
+                action="case.viewed",
+                subject_type="case",
+                subject_id=case.pk,
+                organization_id=case.organization_id,
+            )
+    else:
+        case = None
+    if case is None:
+        raise not_found
+    return case

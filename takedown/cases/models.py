@@ -1,0 +1,179 @@
+"""Cases: a survivor's request for help, the hashes they registered, and the URLs they reported.
+
+Sensitive values (contact details, signature, representative data, police and StopNCII
+references, hash values, URLs) are encrypted at rest. Where a value must be looked up or kept
+unique, a keyed digest (HMAC-SHA256 with a key derived from SECRET_KEY, see `digests.py`) is stored
+beside it: it answers "have we seen this exact value?" without revealing the value.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from takedown.core.fields import EncryptedJSONField, EncryptedTextField
+from takedown.core.models import TimestampedModel
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ContentKind(models.TextChoices):
+    AUTHENTIC = "authentic", _("Real images of me")
+    DIGITAL_FORGERY = "digital_forgery", _("Fake images made to look like me (deepfakes)")
+    BOTH = "both", _("Both")
+    UNKNOWN = "unknown", _("I am not sure")
+
+
+class ContactPreference(models.TextChoices):
+    NONE = "none", _("Do not contact me")
+    EMAIL = "email", _("By email")
+    ADVOCATE = "advocate", _("Through an advocate")
+
+
+class Jurisdiction(models.TextChoices):
+    US = "US", _("United States")
+    EU = "EU", _("European Union")
+    UK = "UK", _("United Kingdom")
+    IN = "IN", _("India")
+    BR = "BR", _("Brazil")
+    OTHER = "other", _("Somewhere else")
+
+
+class OpenedBy(models.TextChoices):
+    SURVIVOR = "survivor", _("The survivor")
+    REPRESENTATIVE = "representative", _("An authorised representative")
+
+
+class Case(TimestampedModel):
+    """One survivor's case. Identified publicly only by `reference`, guarded by a PIN."""
+
+    reference = models.CharField(max_length=32, unique=True)
+    pin_hash = models.CharField(max_length=256)
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    opened_by = models.CharField(max_length=16, choices=OpenedBy.choices, default=OpenedBy.SURVIVOR)
+    jurisdictions = models.JSONField(default=list, blank=True)
+    content_kind = models.CharField(max_length=16, choices=ContentKind.choices, default=ContentKind.UNKNOWN)
+
+    consent_share_hashes = models.BooleanField(default=False)
+    consent_face_matching = models.BooleanField(default=False)
+    consent_contact = models.BooleanField(default=False)
+    contact_preference = models.CharField(
+        max_length=16, choices=ContactPreference.choices, default=ContactPreference.NONE
+    )
+    contact_details = EncryptedJSONField(null=True, blank=True)
+    representative = EncryptedJSONField(null=True, blank=True)
+
+    signature_name = EncryptedTextField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    risk_sextortion = models.BooleanField(default=False)
+    risk_doxxing = models.BooleanField(default=False)
+    risk_physical_danger = models.BooleanField(default=False)
+    police_reference = EncryptedTextField(null=True, blank=True)
+    hash_service_reference = EncryptedTextField(null=True, blank=True)  # StopNCII / Take It Down
+
+    # The earliest open deadline among the case's notices (denormalised for the caseload filters;
+    # maintained by the notices app).
+    next_deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
+
+
+class RegisteredHash(models.Model):
+    """One hash from a survivor's bundle.
+
+    `value` is encrypted: published work inverts perceptual hashes into recognisable pictures.
+    Matching decrypts a case's hashes in memory (and the bank index is rebuilt in memory from
+    decrypted rows), so no plaintext hash column is needed; `value_digest` is the keyed digest
+    that keeps a case from registering the same hash twice and lets exact (sha256/md5) lookups
+    work without decrypting anything.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="registered_hashes")
+    item_id = models.CharField(max_length=32)  # the bundle's opaque per-file id
+    item_kind = models.CharField(max_length=8)  # image or video
+    signal = models.CharField(max_length=16)
+    variant = models.CharField(max_length=32)
+    quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    value = EncryptedTextField()
+    value_digest = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "signal", "variant", "value_digest"], name="registeredhash_unique_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal}/{self.variant} of case {self.case_id}"
+
+
+class ItemStatus(models.TextChoices):
+    REPORTED = "reported", _("Reported, not checked yet")
+    CHECKING = "checking", _("Being checked")
+    LIVE = "live", _("Still online")
+    UNREACHABLE = "unreachable", _("Could not be checked")
+    REMOVED = "removed", _("Removed")
+
+
+class ReportedItem(TimestampedModel):
+    """A URL where the content appears. The URL is encrypted; `host` stays plain for filtering."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="items")
+    url = EncryptedTextField()
+    normalized_url = EncryptedTextField()
+    url_digest = models.CharField(max_length=64)
+    host = models.CharField(max_length=255, db_index=True)
+    platform = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.REPORTED, db_index=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "url_digest"], name="reporteditem_unique_url_per_case")]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} of case {self.case_id} on {self.host}"
+
+
+class CaseNote(models.Model):
+    """An internal note by staff; never shown to the survivor or a platform."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"

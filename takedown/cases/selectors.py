@@ -1,0 +1,155 @@
+"""Reads for cases: the survivor's summary, the caseload, a case's timeline, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem
+from takedown.core.access import Actor
+from takedown.core.models import AuditEvent
+
+_PLAIN_STATUS = {
+    CaseStatus.OPEN: _("We have your case. The links you gave us are being checked."),
+    CaseStatus.IN_PROGRESS: _("Removal requests have been sent. We are waiting for the websites to act."),
+    CaseStatus.RESOLVED: _("Everything we know of has been removed. We keep checking in case it comes back."),
+    CaseStatus.CLOSED: _("This case is closed."),
+    CaseStatus.WITHDRAWN: _("This case was withdrawn."),
+}
+
+
+def case_plain_status(case: Case) -> str:
+    return str(_PLAIN_STATUS[CaseStatus(case.status)])
+
+
+def case_survivor_summary(*, case: Case) -> dict[str, Any]:
+    items = list(case.items.all())
+    return {
+        "case": case,
+        "status_text": case_plain_status(case),
+        "items": items,
+        "files_registered": RegisteredHash.objects.filter(case=case).values("item_id").distinct().count(),
+        "removed_count": sum(1 for i in items if i.status == ItemStatus.REMOVED),
+    }
+
+
+@dataclass(frozen=True)
+class CaseloadFilters:
+    status: str = ""
+    due: str = ""  # "soon" (within 24 h), "overdue"
+    platform: str = ""
+    mine: bool = False
+    risk: str = ""  # "sextortion", "doxxing", "physical_danger"
+    q: str = ""
+    sort: str = "-created_at"
+
+
+SORTS = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "deadline": ("next_deadline_at", "-created_at"),
+    "-updated_at": ("-updated_at", "-id"),
+}
+RISKS = {"sextortion": "risk_sextortion", "doxxing": "risk_doxxing", "physical_danger": "risk_physical_danger"}
+
+
+def caseload(*, actor: Actor, filters: CaseloadFilters) -> QuerySet[Case]:
+    """Cases of the actor's organisations, filtered and sorted, with counts in one query."""
+    now = timezone.now()
+    qs = Case.objects.filter(organization_id__in=actor.organization_ids).select_related("organization", "assignee")
+    if filters.status in CaseStatus.values:
+        qs = qs.filter(status=filters.status)
+    if filters.due == "soon":
+        qs = qs.filter(next_deadline_at__gte=now, next_deadline_at__lte=now + timedelta(hours=24))
+    elif filters.due == "overdue":
+        qs = qs.filter(next_deadline_at__lt=now)
+    if filters.platform:
+        qs = qs.filter(
+            Exists(
+                ReportedItem.objects.filter(case=OuterRef("pk")).filter(
+                    Q(platform=filters.platform) | Q(host=filters.platform)
+                )
+            )
+        )
+    if filters.mine and actor.user_id is not None:
+        qs = qs.filter(assignee_id=actor.user_id)
+    if filters.risk in RISKS:
+        qs = qs.filter(**{RISKS[filters.risk]: True})
+    if filters.q:
+        qs = qs.filter(
+            Q(reference__icontains=filters.q.strip()) | Q(items__host__icontains=filters.q.strip())
+        ).distinct()
+    qs = qs.annotate(
+        item_count=Count("items", distinct=True),
+        removed_count=Count("items", filter=Q(items__status=ItemStatus.REMOVED), distinct=True),
+    )
+    return qs.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
+
+
+def case_timeline(*, case: Case) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(subject_type="case", subject_id=str(case.pk))
+        .exclude(action="case.viewed")
+        .select_related("actor_user")
+    )
+
+
+def caseload_metrics(*, actor: Actor) -> dict[str, Any]:
+    """Counts by status, removals per week, and median time to removal per platform (host)."""
+    cases = Case.objects.filter(organization_id__in=actor.organization_ids)
+    by_status = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id"))}
+    status_rows = [(CaseStatus(s).label, by_status.get(s, 0)) for s in CaseStatus.values]
+    items = ReportedItem.objects.filter(case__organization_id__in=actor.organization_ids)
+    removed = list(
+        items.filter(status=ItemStatus.REMOVED, removed_at__isnull=False).values(
+            "host", "platform", "first_seen_at", "removed_at"
+        )
+    )
+    per_platform: dict[str, list[float]] = {}
+    per_week: dict[str, int] = {}
+    for row in removed:
+        assert row["removed_at"] is not None  # filtered above
+        key = row["platform"] or row["host"]
+        hours = (row["removed_at"] - row["first_seen_at"]).total_seconds() / 3600
+        per_platform.setdefault(key, []).append(hours)
+        week = _week_start(row["removed_at"]).date().isoformat()
+        per_week[week] = per_week.get(week, 0) + 1
+    overdue = (
+        cases.filter(next_deadline_at__lt=timezone.now())
+        .exclude(status__in=[CaseStatus.CLOSED, CaseStatus.WITHDRAWN])
+        .count()
+    )
+    return {
+        "by_status": status_rows,
+        "max_status": max([n for _l, n in status_rows] + [1]),
+        "removed_per_week": sorted(per_week.items()),
+        "max_week": max(list(per_week.values()) + [1]),
+        "median_hours_by_platform": sorted(
+            ((platform, round(median(hours), 1), len(hours)) for platform, hours in per_platform.items()),
+            key=lambda row: row[1],
+        ),
+        "items_total": items.count(),
+        "items_removed": len(removed),
+        "overdue_cases": overdue,
+    }
+
+
+def _week_start(moment: datetime) -> datetime:
+    return (moment - timedelta(days=moment.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def organization_members(*, organization_id: int) -> list[tuple[int, str]]:
+    from takedown.organizations.models import Membership
+
+    return [
+        (m.user_id, m.user.email or m.user.get_username())
+        for m in Membership.objects.filter(organization_id=organization_id, is_active=True)
+        .select_related("user")
+        .order_by("user__email")
+    ]

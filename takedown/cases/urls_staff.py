@@ -1,0 +1,16 @@
+from django.urls import path
+
+from takedown.cases import views_staff as views
+
+app_name = "staff_cases"
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("export.csv", views.case_export, name="export"),
+    path("bulk/", views.case_bulk, name="bulk"),
+    path("new/", views.case_open_for_survivor, name="open"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("<int:case_id>/", views.case_detail, name="detail"),
+    path("<int:case_id>/notes/", views.case_note, name="note"),
+    path("<int:case_id>/assign/", views.case_assign, name="assign"),
+    path("<int:case_id>/status/", views.case_status, name="status"),
+]

@@ -1,0 +1,255 @@
+"""Survivor pages: no account, plain words, quick exit on every page (templates/base.html).
+
+Views parse a form, call one service, and render. Nothing here shows an image: hashes are made
+in the browser (static/hashing/) and only the bundle is posted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from takedown.cases import services
+from takedown.cases.access import access_case, survivor_actor, survivor_sign_in, survivor_sign_out
+from takedown.cases.forms import (
+    AddHashesForm,
+    AddUrlsForm,
+    ContactForm,
+    ReportForm,
+    SafetyForm,
+    SignInForm,
+    WithdrawForm,
+)
+from takedown.cases.selectors import case_survivor_summary
+from takedown.core.access import Actor
+from takedown.core.errors import InvalidInput, NotFound, RateLimited
+from takedown.core.models import ActorKind
+
+NEW_CASE_SESSION_KEY = "new_case_credentials"
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind the proxy Django's SECURE_PROXY_SSL_HEADER trusts, REMOTE_ADDR is set by gunicorn from
+    # the socket; a deployment that needs X-Forwarded-For must configure its proxy to overwrite it.
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    form = SafetyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["under_18"] in {"yes", "unsure"}:
+            return redirect("cases:under_18")
+        if form.cleaned_data["in_danger"] in {"yes", "unsure"}:
+            return redirect("cases:danger")
+        return redirect("cases:report")
+    return render(request, "cases/start.html", {"form": form})
+
+
+def under_18(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/under_18.html")
+
+
+def danger(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/danger.html")
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            bundle = services.parse_bundle(data["bundle"]) if data["bundle"].strip() else None
+            opened = services.case_open(
+                actor=Actor(kind=ActorKind.SURVIVOR),
+                signature_name=data["signature_name"],
+                jurisdictions=data["jurisdictions"],
+                content_kind=data["content_kind"],
+                consent_share_hashes=data["consent_share_hashes"],
+                contact_preference=data["contact_preference"],
+                contact_email=data["contact_email"] or "",
+                bundle=bundle,
+                urls=data["urls"],
+                risk_sextortion=data["risk_sextortion"],
+                risk_doxxing=data["risk_doxxing"],
+                risk_physical_danger=data["risk_physical_danger"],
+            )
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+        else:
+            survivor_sign_in(request, opened.case)
+            request.session[NEW_CASE_SESSION_KEY] = {"reference": opened.case.reference, "pin": opened.pin}
+            return redirect("cases:created")
+    return render(request, "cases/report.html", {"form": form})
+
+
+def created(request: HttpRequest) -> HttpResponse:
+    credentials = request.session.get(NEW_CASE_SESSION_KEY)
+    if not credentials:
+        return redirect("cases:home")
+    return render(request, "cases/created.html", {"credentials": credentials})
+
+
+def created_download(request: HttpRequest) -> HttpResponse:
+    credentials = request.session.get(NEW_CASE_SESSION_KEY)
+    if not credentials:
+        return redirect("cases:home")
+    text = (
+        _(
+            "Takedown case\n\nReference: %(reference)s\nPIN: %(pin)s\n\n"
+            "Keep this safe. Nobody, including us, can recover your PIN.\n"
+        )
+        % credentials
+    )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="takedown-case.txt"'
+    return response
+
+
+@require_POST
+def created_confirm(request: HttpRequest) -> HttpResponse:
+    request.session.pop(NEW_CASE_SESSION_KEY, None)
+    return redirect("cases:home")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_authenticate(
+                reference=form.cleaned_data["reference"], pin=form.cleaned_data["pin"], client_ip=client_ip(request)
+            )
+        except (NotFound, RateLimited) as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+        else:
+            survivor_sign_in(request, case)
+            return redirect("cases:home")
+    return render(request, "cases/sign_in.html", {"form": form}, status=status)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    survivor_sign_out(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("home")
+
+
+def _survivor_case_or_sign_in(request: HttpRequest) -> tuple[Actor, Any] | None:
+    actor = survivor_actor(request)
+    if actor is None:
+        return None
+    try:
+        return actor, access_case(actor, actor.case_id)
+    except NotFound:
+        survivor_sign_out(request)
+        return None
+
+
+def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200, **forms: Any) -> HttpResponse:
+    context = {
+        "summary": case_survivor_summary(case=case),
+        "urls_form": forms.get("urls_form") or AddUrlsForm(),
+        "hashes_form": forms.get("hashes_form") or AddHashesForm(),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(
+            initial={
+                "contact_preference": case.contact_preference,
+                "contact_email": (case.contact_details or {}).get("email", ""),
+            }
+        ),
+    }
+    return render(request, "cases/home.html", context, status=status)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    return _case_page(request, *found)
+
+
+@require_POST
+def add_urls(request: HttpRequest) -> HttpResponse:
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    actor, case = found
+    form = AddUrlsForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_urls(actor=actor, case=case, urls=form.cleaned_data["urls"])
+        except InvalidInput as exc:
+            form.add_error("urls", exc.message)
+        else:
+            messages.success(
+                request,
+                _("Added %(n)d link(s).") % {"n": len(added)} if added else _("Those links were already in your case."),
+            )
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, urls_form=form)
+
+
+@require_POST
+def add_hashes(request: HttpRequest) -> HttpResponse:
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    actor, case = found
+    form = AddHashesForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_bundle(
+                actor=actor, case=case, bundle=services.parse_bundle(form.cleaned_data["bundle"])
+            )
+        except InvalidInput as exc:
+            form.add_error("bundle", exc.message)
+        else:
+            messages.success(request, _("Added %(n)d hash(es).") % {"n": added})
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, hashes_form=form)
+
+
+@require_POST
+def change_contact(request: HttpRequest) -> HttpResponse:
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    actor, case = found
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_update_contact(
+                actor=actor,
+                case=case,
+                contact_preference=form.cleaned_data["contact_preference"],
+                contact_email=form.cleaned_data["contact_email"] or "",
+            )
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Your contact preference is saved."))
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, contact_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest) -> HttpResponse:
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    actor, case = found
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.case_withdraw_and_delete(actor=actor, case=case)
+        survivor_sign_out(request)
+        return render(request, "cases/withdrawn.html")
+    return render(request, "cases/withdraw.html", {"form": form})
