@@ -15,7 +15,7 @@ from takedown.organizations.models import Organization
 
 class CaseloadFilterForm(forms.Form):
     q = forms.CharField(label=_("Search reference or website"), required=False, max_length=100)
-    status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any"))] + list(CaseStatus.choices), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any")), *list(CaseStatus.choices)], required=False)
     due = forms.ChoiceField(
         label=_("Deadline"),
         choices=[("", _("Any")), ("soon", _("Due within 24 hours")), ("overdue", _("Overdue"))],

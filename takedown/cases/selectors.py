@@ -129,7 +129,7 @@ def caseload_metrics(*, actor: Actor) -> dict[str, Any]:
         "by_status": status_rows,
         "max_status": max([n for _l, n in status_rows] + [1]),
         "removed_per_week": sorted(per_week.items()),
-        "max_week": max(list(per_week.values()) + [1]),
+        "max_week": max([*list(per_week.values()), 1]),
         "median_hours_by_platform": sorted(
             ((platform, round(median(hours), 1), len(hours)) for platform, hours in per_platform.items()),
             key=lambda row: row[1],

@@ -34,3 +34,14 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "error.html", {"status": 403}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """An expired or missing form token: explain in plain words instead of Django's debug page."""
+    from django.utils.translation import gettext as _
+
+    message = _(
+        "This form expired, or your browser blocked a cookie it needs. Nothing was saved. "
+        "Please go back, reload the page and try again."
+    )
+    return render(request, "error.html", {"status": 403, "message": message}, status=403)

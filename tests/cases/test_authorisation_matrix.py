@@ -50,8 +50,12 @@ STAFF_REQUESTS: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
 def world(org_a: Organization, org_b: Organization) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
-    target = services.case_open(actor=Actor.system(), signature_name="T", organization=org_a, urls=["https://a.example/1"])
-    other = services.case_open(actor=Actor.system(), signature_name="O", organization=org_b, urls=["https://b.example/1"])
+    target = services.case_open(
+        actor=Actor.system(), signature_name="T", organization=org_a, urls=["https://a.example/1"]
+    )
+    other = services.case_open(
+        actor=Actor.system(), signature_name="O", organization=org_b, urls=["https://b.example/1"]
+    )
     callers = {
         "anonymous": Client(),
         "other_survivor": survivor_client(other.case.reference, other.pin),
@@ -69,7 +73,9 @@ def world(org_a: Organization, org_b: Organization) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("method", "path", "data"), STAFF_REQUESTS)
 @pytest.mark.parametrize("caller", ["anonymous", "other_survivor", "other_org_advocate", "no_org_user"])
-def test_staff_case_views_refuse_everyone_else(world: dict[str, Any], caller: str, method: str, path: str, data: Callable[[int], dict[str, Any]]) -> None:
+def test_staff_case_views_refuse_everyone_else(
+    world: dict[str, Any], caller: str, method: str, path: str, data: Callable[[int], dict[str, Any]]
+) -> None:
     case = world["target"]
     payload = {k: ([str(case.pk)] if v == ["{id}"] else v) for k, v in data(world["allowed_user_id"]).items()}
     before = snapshot()
@@ -86,7 +92,9 @@ def test_staff_case_views_refuse_everyone_else(world: dict[str, Any], caller: st
 
 
 @pytest.mark.parametrize(("method", "path", "data"), STAFF_REQUESTS)
-def test_staff_case_views_allow_the_organisation(world: dict[str, Any], method: str, path: str, data: Callable[[int], dict[str, Any]]) -> None:
+def test_staff_case_views_allow_the_organisation(
+    world: dict[str, Any], method: str, path: str, data: Callable[[int], dict[str, Any]]
+) -> None:
     case = world["target"]
     payload = {k: ([str(case.pk)] if v == ["{id}"] else v) for k, v in data(world["allowed_user_id"]).items()}
     before = snapshot()
@@ -106,7 +114,9 @@ def test_staff_case_views_allow_the_organisation(world: dict[str, Any], method: 
         ("post", "/case/withdraw/", {"confirm": "on"}),
     ],
 )
-def test_survivor_views_need_the_survivor_session(world: dict[str, Any], caller: str, method: str, path: str, data: dict[str, str]) -> None:
+def test_survivor_views_need_the_survivor_session(
+    world: dict[str, Any], caller: str, method: str, path: str, data: dict[str, str]
+) -> None:
     before = snapshot()
     response = getattr(world["callers"][caller], method)(path, data)
     assert response.status_code == 302 and response["Location"] == "/case/sign-in/"

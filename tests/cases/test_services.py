@@ -84,7 +84,8 @@ def test_adding_the_same_bundle_twice_adds_nothing() -> None:
     [
         ("not json", "could not be read"),
         (
-            '{"format": "takedown-hash-bundle", "version": 9, "tool": {"name": "takedown-cli", "version": "1"}, "items": []}',
+            '{"format": "takedown-hash-bundle", "version": 9, '
+            '"tool": {"name": "takedown-cli", "version": "1"}, "items": []}',
             "version",
         ),
     ],

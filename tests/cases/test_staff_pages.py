@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -24,7 +23,11 @@ pytestmark = pytest.mark.django_db
 
 def make_case(org: Organization, *, urls: tuple[str, ...] = ("https://example.com/x",), **kwargs: object) -> Case:
     return services.case_open(
-        actor=Actor.system(), signature_name="S", organization=org, urls=list(urls), **kwargs  # type: ignore[arg-type]
+        actor=Actor.system(),
+        signature_name="S",
+        organization=org,
+        urls=list(urls),
+        **kwargs,  # type: ignore[arg-type]
     ).case
 
 

@@ -22,7 +22,7 @@ def test_survivor_pages_have_quick_exit_and_strict_headers(client: Client, path:
     assert response["Cache-Control"] == "no-store"
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "unsafe-inline" not in response["Content-Security-Policy"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
 
 
@@ -50,3 +50,11 @@ def test_domain_error_becomes_a_page_with_its_status() -> None:
 def test_wrong_method_is_refused_cleanly(client: Client) -> None:
     response = client.post("/healthz")
     assert response.status_code == 405
+
+
+def test_expired_form_token_is_a_plain_page() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/start/", {"in_danger": "no", "under_18": "no"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form expired" in html and "<style" not in html
