@@ -188,3 +188,22 @@ def test_every_survivor_page_has_the_quick_exit(client: Client) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         assert "data-quick-exit" in response.content.decode(), path
+
+
+def test_a_bundle_made_by_the_offline_cli_is_accepted(client: Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "bundle.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "takedown.hashing", "hash", str(shared_photo(9)), str(shared_photo(10)), "-o", str(out)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    reference, _pin = open_case(client, bundle=out.read_text())
+    case = Case.objects.get(reference=reference)
+    assert RegisteredHash.objects.filter(case=case).values("item_id").distinct().count() == 2
