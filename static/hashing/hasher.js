@@ -1,6 +1,6 @@
 // Public entry point of the browser hasher.
 //
-//   import { hashFiles, mountHasher } from "/static/hashing/hasher.js";
+//   (a page imports hashFiles and mountHasher from this module, /static/hashing/hasher.js)
 //   const bundle = await hashFiles(fileList, { onProgress(i, f) {}, onError(i, message) {} });
 //
 // Files are read and hashed on this device only: this module and the worker it starts never

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,14 @@ def test_development_default_needs_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()
     assert (tmp_path / "field_encryption_key").exists()
+
+
+def test_production_collectstatic_rewrites_module_imports(tmp_path: Path) -> None:
+    """Hashed static names must not break the browser hasher's ES module imports."""
+    result = run_manage({**SAFE_PRODUCTION, "STATIC_ROOT": str(tmp_path)}, "collectstatic", "--noinput")
+    assert result.returncode == 0, result.stderr
+    page_modules = list((tmp_path / "js").glob("hasher-page.*.js"))
+    assert page_modules
+    text = page_modules[0].read_text()
+    assert re.search(r'from "\.\./hashing/hasher\.[0-9a-f]{12}\.js"', text)
+    assert (tmp_path / "hashing" / "worker.js").exists()  # started by URL, kept under its plain name
