@@ -145,3 +145,13 @@ class RepresentativeCaseForm(forms.Form):
         field = self.fields["organization"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Organization.objects.filter(pk__in=actor.organization_ids, is_active=True)
+
+
+class DetailsForm(forms.Form):
+    police_reference = forms.CharField(label=_("Police reference"), max_length=200, required=False)
+    hash_service_reference = forms.CharField(
+        label=_("StopNCII or Take It Down reference"), max_length=200, required=False
+    )
+    risk_sextortion = forms.BooleanField(label=_("Sextortion"), required=False)
+    risk_doxxing = forms.BooleanField(label=_("Doxxing"), required=False)
+    risk_physical_danger = forms.BooleanField(label=_("Physical danger"), required=False)

@@ -359,3 +359,40 @@ def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
     attempts_reset(ref_key)
     _audit(Actor(kind="survivor", case_id=case.pk), case, "case.survivor_signed_in")
     return case
+
+
+@transaction.atomic
+def case_update_details(
+    *,
+    actor: Actor,
+    case: Case,
+    police_reference: str,
+    hash_service_reference: str,
+    risk_sextortion: bool,
+    risk_doxxing: bool,
+    risk_physical_danger: bool,
+) -> Case:
+    """Staff record the police and StopNCII/Take It Down references and the risk flags."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    case.police_reference = police_reference.strip() or None
+    case.hash_service_reference = hash_service_reference.strip() or None
+    case.risk_sextortion = risk_sextortion
+    case.risk_doxxing = risk_doxxing
+    case.risk_physical_danger = risk_physical_danger
+    case.save(
+        update_fields=[
+            "police_reference",
+            "hash_service_reference",
+            "risk_sextortion",
+            "risk_doxxing",
+            "risk_physical_danger",
+            "updated_at",
+        ]
+    )
+    _audit(
+        actor,
+        case,
+        "case.details_changed",
+        {"risks": [name for name in ("sextortion", "doxxing", "physical_danger") if getattr(case, f"risk_{name}")]},
+    )
+    return case

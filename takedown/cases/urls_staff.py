@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:case_id>/notes/", views.case_note, name="note"),
     path("<int:case_id>/assign/", views.case_assign, name="assign"),
     path("<int:case_id>/status/", views.case_status, name="status"),
+    path("<int:case_id>/details/", views.case_details, name="details"),
 ]

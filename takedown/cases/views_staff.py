@@ -18,6 +18,7 @@ from takedown.cases.forms_staff import (
     AssignForm,
     BulkForm,
     CaseloadFilterForm,
+    DetailsForm,
     NoteForm,
     RepresentativeCaseForm,
     StatusForm,
@@ -158,6 +159,16 @@ def _detail(request: StaffRequest, case: Case, status: int = 200, **forms: Any) 
             "assign_form": forms.get("assign_form")
             or AssignForm(members=members, initial={"assignee": case.assignee_id}),
             "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status}),
+            "details_form": forms.get("details_form")
+            or DetailsForm(
+                initial={
+                    "police_reference": case.police_reference or "",
+                    "hash_service_reference": case.hash_service_reference or "",
+                    "risk_sextortion": case.risk_sextortion,
+                    "risk_doxxing": case.risk_doxxing,
+                    "risk_physical_danger": case.risk_physical_danger,
+                }
+            ),
         },
         status=status,
     )
@@ -246,3 +257,15 @@ def case_open_for_survivor(request: StaffRequest) -> HttpResponse:
 @staff_required
 def metrics(request: StaffRequest) -> HttpResponse:
     return render(request, "staff/cases/metrics.html", {"m": caseload_metrics(actor=request.actor)})
+
+
+@require_POST
+@staff_required
+def case_details(request: StaffRequest, case_id: int) -> HttpResponse:
+    case = access_case(request.actor, case_id)
+    form = DetailsForm(request.POST)
+    if form.is_valid():
+        services.case_update_details(actor=request.actor, case=case, **form.cleaned_data)
+        messages.success(request, _("Details saved."))
+        return redirect("staff_cases:detail", case_id=case.pk)
+    return _detail(request, case, status=400, details_form=form)

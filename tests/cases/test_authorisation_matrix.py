@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> tuple[Any, ...]:
     return (
-        sorted(Case.objects.values_list("pk", "status", "assignee_id", "contact_preference")),
+        sorted(Case.objects.values_list("pk", "status", "assignee_id", "contact_preference", "risk_doxxing")),
+        sorted(str(c.police_reference) for c in Case.objects.all()),
         CaseNote.objects.count(),
         ReportedItem.objects.count(),
         RegisteredHash.objects.count(),
@@ -42,6 +43,7 @@ STAFF_REQUESTS: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
     ("post", "/staff/cases/{id}/notes/", lambda _u: {"body": "x"}),
     ("post", "/staff/cases/{id}/assign/", lambda u: {"assignee": u}),
     ("post", "/staff/cases/{id}/status/", lambda _u: {"status": "closed"}),
+    ("post", "/staff/cases/{id}/details/", lambda _u: {"police_reference": "PR-1", "risk_doxxing": "on"}),
     ("post", "/staff/cases/bulk/", lambda u: {"case_ids": ["{id}"], "action": "close"}),
 ]
 

@@ -165,3 +165,20 @@ def test_open_a_case_on_behalf_of_a_survivor(org_a: Organization) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT representative FROM cases_case WHERE id = %s", [case.pk])
         assert "R. Survivor" not in cursor.fetchone()[0]
+
+
+def test_police_and_hash_service_references_are_recorded_encrypted(org_a: Organization) -> None:
+    client = staff_client(org_a, "adv@a.org")
+    case = make_case(org_a)
+    response = client.post(
+        f"/staff/cases/{case.pk}/details/",
+        {"police_reference": "MET-2026-991", "hash_service_reference": "NCII-77", "risk_physical_danger": "on"},
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.police_reference == "MET-2026-991" and case.hash_service_reference == "NCII-77"
+    assert case.risk_physical_danger and not case.risk_doxxing
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT police_reference FROM cases_case WHERE id = %s", [case.pk])
+        assert "MET-2026" not in cursor.fetchone()[0]
+    assert "MET-2026-991" in client.get(f"/staff/cases/{case.pk}/").content.decode()
