@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TAKEDOWN_VAR_DIR", BASE_DIR / "var"))
@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "takedown.core",
     "takedown.organizations",
     "takedown.cases",
+    "takedown.matching",
 ]
 
 MIDDLEWARE = [
@@ -218,15 +219,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": _env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = tuple(Queue(name) for name in ("fetch", "match", "deliver", "default"))
+# Each queue has its own direct exchange and routing key; a bare Queue(name) would bind every
+# queue to the same key, duplicating some messages and dropping those routed by name.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ("fetch", "match", "deliver", "default")
+)
+CELERY_TASK_DEFAULT_EXCHANGE = "default"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
-    "takedown.fetching.*": {"queue": "fetch"},
-    "takedown.matching.*": {"queue": "match"},
+    "takedown.matching.tasks.fetch_check": {"queue": "fetch"},
+    "takedown.matching.tasks.match_check": {"queue": "match"},
     "takedown.notices.*": {"queue": "deliver"},
 }
 # The one beat schedule. Each entry names a task and how often it runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "takedown.core.tasks.beat_heartbeat", "schedule": 60.0},
+    "recheck-due-items": {"task": "takedown.matching.tasks.recheck_due", "schedule": 15 * 60.0},
 }
 
 # --- authentication -------------------------------------------------------------------------------
@@ -392,3 +400,24 @@ LOGGING: dict[str, Any] = {
 INTAKE_ORGANIZATION_SLUG = os.environ.get("INTAKE_ORGANIZATION_SLUG", "" if PRODUCTION else "demo-helpline")
 # A survivor signed in with reference + PIN is signed out after this much inactivity.
 SURVIVOR_SESSION_IDLE_SECONDS = _env_int("SURVIVOR_SESSION_IDLE_SECONDS", 30 * 60)
+
+# --- checking reported URLs -----------------------------------------------------------------------
+
+# Check a reported link as soon as it is reported (tests switch this off where they do not run a
+# local server, so they never reach the internet).
+CHECK_ON_REPORT = _env_bool("CHECK_ON_REPORT", True)
+# Loopback addresses (and any port) may be fetched only by the project's own tests.
+FETCH_ALLOW_LOOPBACK = _env_bool("FETCH_ALLOW_LOOPBACK", False)
+if PRODUCTION and FETCH_ALLOW_LOOPBACK:
+    raise ImproperlyConfigured("FETCH_ALLOW_LOOPBACK is for tests only and must be off in production.")
+# A dotted path to a resolver (host -> addresses) replacing the system's; the test suite uses one
+# that resolves nothing, so no test can reach the internet.
+FETCH_RESOLVER = os.environ.get("FETCH_RESOLVER", "")
+FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "TakedownBot/0.1 (+https://takedown.invalid/bot)")
+FETCH_TOTAL_TIMEOUT = _env_int("FETCH_TOTAL_TIMEOUT", 90)
+# Transient failures (timeouts, 5xx, dropped connections) are retried 5 times, waiting about
+# base x 2^n seconds (with jitter); tests shorten the base.
+FETCH_RETRY_BASE_SECONDS = float(os.environ.get("FETCH_RETRY_BASE_SECONDS", "30"))
+# Items still online are re-checked this often; removed items are watched for re-uploads this long.
+RECHECK_INTERVAL_HOURS = _env_int("RECHECK_INTERVAL_HOURS", 6)
+RECHECK_REMOVED_DAYS = _env_int("RECHECK_REMOVED_DAYS", 30)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
+
+pytest_plugins = ["tests.browser.conftest"]  # browser fixtures for any test that drives Chromium
 
 
 def free_port() -> int:
@@ -40,9 +48,94 @@ def broker_url(redis_base_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> Iterator[None]:
-    """The cache is a real Redis shared by tests; start every test from an empty one."""
-    from django.core.cache import cache
+def _clear_cache() -> None:
+    """The cache is a real Redis shared by tests; start every test from an empty one (this run's keys)."""
+    from django.conf import settings
 
-    cache.clear()
-    return
+    location = settings.CACHES["default"].get("LOCATION")
+    if not location:
+        from django.core.cache import cache
+
+        cache.clear()
+        return
+    client = redis.Redis.from_url(location)
+    keys = list(client.scan_iter(f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for worker processes to share it."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or '5432'}/{s['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@pytest.fixture
+def start_worker(broker_url: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start real `celery worker` processes on the test database and broker; killed at teardown."""
+    workers: list[subprocess.Popen[bytes]] = []
+    root = Path(__file__).resolve().parents[1]
+
+    def start(
+        *, queues: str = "default", include: str = "", visibility_timeout: int = 60, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        worker_env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+            "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+            "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            "TEST_SIGNAL_REDIS_URL": broker_url.rsplit("/", 1)[0] + "/13",
+            **(env or {}),
+        }
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "takedown",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            "1",
+            "-P",
+            "prefork",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--loglevel",
+            "INFO",
+        ]
+        if include:
+            args += ["-I", include]
+        log = (tmp_path / f"worker-{len(workers)}.log").open("wb")
+        process = subprocess.Popen(
+            args, cwd=root, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        workers.append(process)
+        return process
+
+    yield start
+    for process in workers:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

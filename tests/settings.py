@@ -10,11 +10,21 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/takedown")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each test run gets its own cache prefix and test database, so runs side by side (a developer's
+# and a helper's, or two terminals) cannot clear or drop each other's data.
+RUN_ID = f"t{os.getpid()}"
+os.environ.setdefault("CACHE_KEY_PREFIX", RUN_ID)
 
-from takedown.settings import *  # noqa: F403
-from takedown.settings import INSTALLED_APPS
+from takedown.settings import *  # noqa: E402, F403
+from takedown.settings import DATABASES, INSTALLED_APPS  # noqa: E402
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_takedown_{RUN_ID}"}
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.core.testapp"]
+
+# Reported links are checked only by tests that serve them from a local server.
+CHECK_ON_REPORT = False
+FETCH_RESOLVER = "tests.offline.offline_resolver"
 
 # Hashing passwords with PBKDF2's full cost makes every login in tests slow and proves nothing.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from takedown.cases.models import Case
+from takedown.cases.models import Case, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import NotFound
@@ -80,3 +80,15 @@ def access_case(actor: Actor, case_id: int | str | None) -> Case:
     if case is None:
         raise not_found
     return case
+
+
+def access_item(actor: Actor, case_id: int | str | None, item_id: int | str | None) -> tuple[Case, ReportedItem]:
+    """A reported item, reached only through its case's access check."""
+    case = access_case(actor, case_id)
+    try:
+        item = case.items.filter(pk=int(item_id)).first() if item_id is not None else None
+    except (TypeError, ValueError):
+        item = None
+    if item is None:
+        raise NotFound(_("We could not find that link."))
+    return case, item

@@ -138,6 +138,7 @@ class ItemStatus(models.TextChoices):
     REPORTED = "reported", _("Reported, not checked yet")
     CHECKING = "checking", _("Being checked")
     LIVE = "live", _("Still online")
+    NO_MATCH = "no_match", _("Checked: nothing matching found")
     UNREACHABLE = "unreachable", _("Could not be checked")
     REMOVED = "removed", _("Removed")
 

@@ -241,6 +241,12 @@ def _add_urls(*, actor: Actor, case: Case, urls: Iterable[str]) -> list[Reported
             created.append(item)
     if created:
         _audit(actor, case, "case.items_reported", {"count": len(created), "hosts": sorted({i.host for i in created})})
+        if settings.CHECK_ON_REPORT:
+            from takedown.matching.models import CheckTrigger
+            from takedown.matching.services import item_check_request
+
+            for item in created:
+                item_check_request(actor=actor, item=item, trigger=CheckTrigger.REPORT)
     return created
 
 

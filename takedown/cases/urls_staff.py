@@ -1,6 +1,7 @@
 from django.urls import path
 
 from takedown.cases import views_staff as views
+from takedown.matching import views_staff as matching_views
 
 app_name = "staff_cases"
 urlpatterns = [
@@ -14,4 +15,7 @@ urlpatterns = [
     path("<int:case_id>/assign/", views.case_assign, name="assign"),
     path("<int:case_id>/status/", views.case_status, name="status"),
     path("<int:case_id>/details/", views.case_details, name="details"),
+    path("<int:case_id>/evidence.json", matching_views.case_evidence_export, name="evidence"),
+    path("<int:case_id>/items/<int:item_id>/", matching_views.item_evidence, name="item"),
+    path("<int:case_id>/items/<int:item_id>/check/", matching_views.item_check_now, name="item_check"),
 ]

@@ -16,6 +16,7 @@ from django.test import Client
 from takedown.cases import services
 from takedown.cases.models import Case, CaseNote, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
+from takedown.matching.models import ItemCheck
 from takedown.organizations.models import Organization
 from tests.cases.conftest import staff_client
 
@@ -27,6 +28,7 @@ def snapshot() -> tuple[Any, ...]:
         sorted(Case.objects.values_list("pk", "status", "assignee_id", "contact_preference", "risk_doxxing")),
         sorted(str(c.police_reference) for c in Case.objects.all()),
         CaseNote.objects.count(),
+        ItemCheck.objects.count(),
         ReportedItem.objects.count(),
         RegisteredHash.objects.count(),
     )
@@ -45,6 +47,9 @@ STAFF_REQUESTS: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
     ("post", "/staff/cases/{id}/status/", lambda _u: {"status": "closed"}),
     ("post", "/staff/cases/{id}/details/", lambda _u: {"police_reference": "PR-1", "risk_doxxing": "on"}),
     ("post", "/staff/cases/bulk/", lambda u: {"case_ids": ["{id}"], "action": "close"}),
+    ("get", "/staff/cases/{id}/items/{item}/", lambda _u: {}),
+    ("post", "/staff/cases/{id}/items/{item}/check/", lambda _u: {}),
+    ("get", "/staff/cases/{id}/evidence.json", lambda _u: {}),
 ]
 
 
@@ -81,7 +86,8 @@ def test_staff_case_views_refuse_everyone_else(
     case = world["target"]
     payload = {k: ([str(case.pk)] if v == ["{id}"] else v) for k, v in data(world["allowed_user_id"]).items()}
     before = snapshot()
-    response = getattr(world["callers"][caller], method)(path.format(id=case.pk), payload)
+    item = case.items.first()
+    response = getattr(world["callers"][caller], method)(path.format(id=case.pk, item=item.pk), payload)
     if caller in {"anonymous", "other_survivor"}:
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     elif caller == "no_org_user":
@@ -100,7 +106,8 @@ def test_staff_case_views_allow_the_organisation(
     case = world["target"]
     payload = {k: ([str(case.pk)] if v == ["{id}"] else v) for k, v in data(world["allowed_user_id"]).items()}
     before = snapshot()
-    response = getattr(world["allowed"], method)(path.format(id=case.pk), payload)
+    item = case.items.first()
+    response = getattr(world["allowed"], method)(path.format(id=case.pk, item=item.pk), payload)
     assert response.status_code in {200, 302}
     if method == "post":
         assert snapshot() != before

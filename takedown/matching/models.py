@@ -1,0 +1,101 @@
+"""Evidence of every check of a reported URL, and what was found there.
+
+A check is one fetch of one reported item: the request and what the server answered (URLs,
+redirects, status, selected headers, size, SHA-256), the media found on the page with their
+hashes, and the verdict. The media themselves are never kept. Checks of a case form a chain:
+each record's `digest` is an HMAC over its content and the previous record's digest, so a
+record changed or removed afterwards breaks the chain (see `evidence.py`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from takedown.core.fields import EncryptedJSONField, EncryptedTextField
+
+
+class CheckState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    FETCHED = "fetched", _("Fetched, matching")
+    DONE = "done", _("Done")
+
+
+class CheckTrigger(models.TextChoices):
+    REPORT = "report", _("Reported")
+    MANUAL = "manual", _("Checked on request")
+    RECHECK = "recheck", _("Scheduled re-check")
+
+
+class Verdict(models.TextChoices):
+    MATCH = "match", _("A copy of a registered image is there")
+    NO_MATCH = "no_match", _("Nothing matching was found")
+    UNREACHABLE = "unreachable", _("Could not be checked")
+    REMOVED = "removed", _("Removed")
+
+
+class ItemCheck(models.Model):
+    item = models.ForeignKey("cases.ReportedItem", on_delete=models.CASCADE, related_name="checks")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="checks")
+    trigger = models.CharField(max_length=16, choices=CheckTrigger.choices)
+    state = models.CharField(max_length=16, choices=CheckState.choices, default=CheckState.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    requested_url = EncryptedTextField()
+    final_url = EncryptedTextField(null=True, blank=True)
+    redirect_chain = EncryptedJSONField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    sniffed_type = models.CharField(max_length=64, blank=True)
+    pinned_ip = models.GenericIPAddressField(null=True, blank=True)
+    error_reason = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    verdict_text = models.TextField(blank=True)
+    prev_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "state", "finished_at"])]
+
+    def __str__(self) -> str:
+        return f"check {self.pk} of item {self.item_id}: {self.verdict or self.state}"
+
+
+class FoundMedium(models.Model):
+    """One medium fetched from a checked page: its evidence and hashes, never its bytes."""
+
+    item_check = models.ForeignKey(ItemCheck, on_delete=models.CASCADE, related_name="media")
+    url = EncryptedTextField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    sniffed_type = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=8, blank=True)
+    # Hashes of the found copy (image or video frames). Encrypted like registered hashes: they
+    # are derived from intimate content and could be inverted into a likeness.
+    hashes = EncryptedJSONField(default=list)
+    error_reason = models.CharField(max_length=32, blank=True)
+
+    matched = models.BooleanField(default=False)
+    matched_item_id = models.CharField(max_length=32, blank=True)  # the bundle's item id
+    signal = models.CharField(max_length=16, blank=True)
+    distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    registered_variant = models.CharField(max_length=32, blank=True)
+    found_variant = models.CharField(max_length=32, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"medium {self.pk} of check {self.item_check_id}"

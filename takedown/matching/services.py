@@ -1,0 +1,359 @@
+"""Checking reported items: fetch safely, hash what is there, match, record evidence and verdict.
+
+A check runs in two tasks on their own queues: `check_fetch` (network and hashing, queue
+"fetch") and `check_match` (comparison with the case's registered hashes, queue "match"). Both
+are idempotent: each first claims the check in the state it expects, so a redelivered message
+finds the work done (or claimable again after a crash) and never records a check twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from takedown.cases.models import Case, ItemStatus, RegisteredHash, ReportedItem
+from takedown.core.access import Actor
+from takedown.core.audit import audit_record
+from takedown.fetching import (
+    FetchError,
+    FetchPolicy,
+    FetchResult,
+    HttpStatusError,
+    fetch_media,
+    registrable_domain,
+    system_resolver,
+)
+from takedown.hashing.errors import HashingError
+from takedown.hashing.hashes import Hash
+from takedown.hashing.matcher import Match, best_match, hash_found
+from takedown.matching.evidence import evidence_digest, evidence_payload
+from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
+
+logger = logging.getLogger(__name__)
+
+#: Headers kept as evidence (what a platform or court may ask about); nothing else is stored.
+EVIDENCE_HEADERS = (
+    "content-type",
+    "content-length",
+    "last-modified",
+    "etag",
+    "server",
+    "date",
+    "location",
+    "x-robots-tag",
+)
+GONE_STATUSES = frozenset({404, 410})
+
+FetchOutcome = Literal["retry", "fetched", "done", "skipped"]
+
+
+def fetch_policy() -> FetchPolicy:
+    """The fetch policy from settings. Loopback (and any port) only where settings allow it: tests."""
+    allow_loopback = bool(settings.FETCH_ALLOW_LOOPBACK)
+    resolver = import_string(settings.FETCH_RESOLVER) if settings.FETCH_RESOLVER else system_resolver
+    return FetchPolicy(
+        resolver=resolver,
+        allow_loopback=allow_loopback,
+        allowed_ports=None if allow_loopback else FetchPolicy().allowed_ports,
+        user_agent=settings.FETCH_USER_AGENT,
+        total_timeout=settings.FETCH_TOTAL_TIMEOUT,
+    )
+
+
+def _audit_item(actor: Actor, item: ReportedItem, case: Case, action: str, data: dict[str, object]) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        subject_type="case",
+        subject_id=case.pk,
+        organization_id=case.organization_id,
+        data={"item_id": item.pk, **data},
+    )
+
+
+@transaction.atomic
+def item_check_request(*, actor: Actor, item: ReportedItem, trigger: str = CheckTrigger.MANUAL) -> ItemCheck:
+    """Queue a check of `item` (started when the transaction commits). One open check per item."""
+    from takedown.matching.tasks import fetch_check
+
+    item = ReportedItem.objects.select_for_update().select_related("case").get(pk=item.pk)
+    open_check = ItemCheck.objects.filter(item=item, state__in=[CheckState.PENDING, CheckState.FETCHED]).first()
+    if open_check is not None:
+        return open_check
+    check = ItemCheck.objects.create(item=item, case=item.case, trigger=trigger, requested_url=item.url)
+    if item.status == ItemStatus.REPORTED:
+        item.status = ItemStatus.CHECKING
+        item.save(update_fields=["status", "updated_at"])
+    _audit_item(actor, item, item.case, "item.check_requested", {"trigger": trigger, "check_id": check.pk})
+    check_id = check.pk
+    transaction.on_commit(lambda: fetch_check.delay(check_id))
+    return check
+
+
+def _claim_for_fetch(check_id: int) -> bool:
+    """Take a pending check; a check started longer ago than a task may run was abandoned."""
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    return (
+        ItemCheck.objects.filter(pk=check_id, state=CheckState.PENDING)
+        .filter(Q(started_at__isnull=True) | Q(started_at__lt=stale))
+        .update(started_at=timezone.now())
+        == 1
+    )
+
+
+def check_fetch(*, check_id: int, final_attempt: bool = False) -> FetchOutcome:
+    """Fetch the item's URL and its media and hash them (no database transaction held meanwhile)."""
+    if not _claim_for_fetch(check_id):
+        return "skipped"
+    check = ItemCheck.objects.filter(pk=check_id).first()
+    if check is None:  # the case was withdrawn and deleted meanwhile
+        return "skipped"
+    try:
+        page = fetch_media(check.requested_url, fetch_policy())
+    except FetchError as error:
+        if error.transient and not final_attempt:
+            ItemCheck.objects.filter(pk=check_id).update(started_at=None, attempts=check.attempts + 1)
+            return "retry"
+        _record_failure(check_id=check_id, error=error)
+        return "done"
+    media_rows: list[FoundMedium] = []
+    for outcome in page.outcomes:
+        url = outcome.candidate.url
+        if outcome.error is not None:
+            media_rows.append(FoundMedium(url=url, error_reason=outcome.error.reason))
+            continue
+        result = outcome.result
+        assert result is not None
+        media_rows.append(_hash_medium(url, result))
+    _record_fetched(check_id=check_id, page=page.page, media=media_rows)
+    return "fetched"
+
+
+def _hash_medium(url: str, result: FetchResult) -> FoundMedium:
+    medium = FoundMedium(
+        url=url,
+        status_code=result.status,
+        size=result.size,
+        sha256=result.sha256,
+        sniffed_type=result.sniffed_type,
+        kind=result.kind,
+    )
+    if result.kind not in {"image", "video"}:
+        medium.error_reason = "not_media"
+        return medium
+    try:
+        hashed = hash_found(result.body)
+    except HashingError as error:
+        medium.error_reason = "unreadable"
+        medium.detail = str(error)[:500]
+        return medium
+    medium.hashes = [[h.signal, h.value, h.quality, h.variant] for h in hashed.hashes]
+    return medium
+
+
+def _evidence_fields(check: ItemCheck, result: FetchResult) -> None:
+    check.final_url = result.final_url
+    check.redirect_chain = [[hop.url, hop.status, hop.location] for hop in result.redirect_chain]
+    check.status_code = result.status
+    check.headers = {k: v for k, v in result.headers.items() if k.lower() in EVIDENCE_HEADERS}
+    check.fetched_at = result.fetched_at
+    check.elapsed_ms = int(result.elapsed * 1000)
+    check.size = result.size
+    check.sha256 = result.sha256
+    check.sniffed_type = result.sniffed_type
+    check.pinned_ip = result.pinned_ip
+
+
+@transaction.atomic
+def _record_fetched(*, check_id: int, page: FetchResult, media: list[FoundMedium]) -> None:
+    check = ItemCheck.objects.select_for_update().filter(pk=check_id).first()
+    if check is None or check.state != CheckState.PENDING:
+        return
+    _evidence_fields(check, page)
+    check.state = CheckState.FETCHED
+    check.save()
+    for medium in media:
+        medium.item_check = check
+    FoundMedium.objects.bulk_create(media)
+
+
+@transaction.atomic
+def _record_failure(*, check_id: int, error: FetchError) -> None:
+    check = ItemCheck.objects.select_for_update().filter(pk=check_id).first()
+    if check is None or check.state != CheckState.PENDING:
+        return
+    item = ReportedItem.objects.select_for_update().get(pk=check.item_id)
+    check.error_reason = error.reason
+    check.error_message = str(error)[:1000]
+    check.redirect_chain = [[hop.url, hop.status, hop.location] for hop in error.redirect_chain]
+    check.fetched_at = timezone.now()
+    status = getattr(error, "status", None)
+    if isinstance(error, HttpStatusError):
+        check.status_code = status
+    was_seen = item.status in {ItemStatus.LIVE} or item.checks.filter(verdict=Verdict.MATCH).exists()
+    if status in GONE_STATUSES and was_seen:
+        verdict, text = Verdict.REMOVED, f"Removed: the page now answers {status}."
+    elif status in GONE_STATUSES:
+        verdict, text = Verdict.UNREACHABLE, f"The page does not exist (HTTP {status})."
+    else:
+        verdict, text = Verdict.UNREACHABLE, f"Could not be checked ({error.reason}): {error}"
+    _seal(check, item, verdict, text)
+
+
+def _registered_by_item(case_id: int) -> dict[str, list[Hash]]:
+    grouped: dict[str, list[Hash]] = {}
+    # Ordered by id, so files are numbered in the order the survivor registered them.
+    rows = RegisteredHash.objects.filter(case_id=case_id).order_by("id")
+    for rh in rows.only("item_id", "signal", "value", "quality", "variant"):
+        grouped.setdefault(rh.item_id, []).append(Hash(rh.signal, rh.value, rh.quality, rh.variant))
+    return grouped
+
+
+def _better(a: Match | None, b: Match) -> bool:
+    if a is None:
+        return True
+    return (b.matched, -b.distance) > (a.matched, -a.distance)
+
+
+@transaction.atomic
+def check_match(*, check_id: int) -> Verdict | None:
+    """Compare what a check found with the case's registered hashes; record the verdict."""
+    check = ItemCheck.objects.select_for_update().select_related("item").filter(pk=check_id).first()
+    if check is None or check.state != CheckState.FETCHED:
+        return None  # already matched (redelivery) or deleted with its case
+    item = ReportedItem.objects.select_for_update().get(pk=check.item_id)
+    registered = _registered_by_item(check.case_id)
+    item_numbers = {item_id: n for n, item_id in enumerate(registered, start=1)}
+    best_overall: tuple[FoundMedium, Match, str] | None = None
+    media = list(check.media.all())
+    for medium in media:
+        if not medium.hashes:
+            continue
+        found = [Hash(s, v, q, var) for s, v, q, var in medium.hashes]
+        best: tuple[Match, str] | None = None
+        for item_id, hashes in registered.items():
+            match = best_match(hashes, found)
+            if match is not None and _better(best[0] if best else None, match):
+                best = (match, item_id)
+        if best is None:
+            continue
+        match, item_id = best
+        medium.matched = match.matched
+        medium.matched_item_id = item_id if match.matched else ""
+        medium.signal = match.signal
+        medium.distance = match.distance
+        medium.registered_variant = match.registered_variant
+        medium.found_variant = match.found_variant
+        medium.detail = match.detail
+        medium.save()
+        if best_overall is None or _better(best_overall[1], match):
+            best_overall = (medium, match, item_id)
+
+    was_seen = item.status in {ItemStatus.LIVE, ItemStatus.REMOVED}
+    hashed = [m for m in media if m.hashes]
+    if best_overall is not None and best_overall[1].matched:
+        _medium, match, item_id = best_overall
+        kind = "identical copy" if match.distance == 0 else "near-identical copy"
+        verdict = Verdict.MATCH
+        text = (
+            f"{kind}: {match.signal.upper()} distance {match.distance} to registered file "
+            f"{item_numbers[item_id]}"
+            + (
+                f" (registered variant {match.registered_variant})"
+                if match.registered_variant not in {"original", "file"}
+                else ""
+            )
+            + (f"; {match.detail}" if match.detail else "")
+        )
+    elif was_seen and item.status == ItemStatus.LIVE:
+        verdict = Verdict.REMOVED
+        text = "Removed: the page is up but the matching image is gone" + (
+            f" (closest distance now {best_overall[1].distance})." if best_overall else "."
+        )
+    elif not hashed:
+        verdict = Verdict.NO_MATCH
+        text = f"No image or video could be read on the page ({len(media)} candidate(s))."
+    else:
+        verdict = Verdict.NO_MATCH
+        closest = (
+            f" Closest: {best_overall[1].signal.upper()} distance {best_overall[1].distance}." if best_overall else ""
+        )
+        text = f"Nothing matching among {len(hashed)} image(s) or video(s).{closest}"
+    _seal(check, item, verdict, text)
+    return verdict
+
+
+def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None:
+    """Finish a check: verdict, chain digest, item status, timeline. Caller holds the row locks."""
+    case = Case.objects.select_for_update().get(pk=check.case_id)  # serialises the case's chain
+    previous = ItemCheck.objects.filter(case_id=case.pk).exclude(digest="").order_by("-finished_at", "-id").first()
+    now = timezone.now()
+    check.verdict = verdict
+    check.verdict_text = text
+    check.finished_at = now
+    check.state = CheckState.DONE
+    check.prev_digest = previous.digest if previous else ""
+    check.save()
+    check.digest = evidence_digest(check.prev_digest, evidence_payload(check))
+    check.save(update_fields=["digest"])
+
+    previous_status = item.status
+    item.last_checked_at = now
+    item.platform = item.platform or (registrable_domain(item.host) or item.host)
+    if verdict == Verdict.MATCH:
+        item.status = ItemStatus.LIVE
+        item.removed_at = None
+    elif verdict == Verdict.REMOVED:
+        item.status = ItemStatus.REMOVED
+        item.removed_at = item.removed_at or now
+    elif verdict == Verdict.NO_MATCH:
+        item.status = ItemStatus.NO_MATCH if previous_status != ItemStatus.REMOVED else ItemStatus.REMOVED
+    else:
+        item.status = ItemStatus.UNREACHABLE if previous_status != ItemStatus.REMOVED else ItemStatus.REMOVED
+    item.save(update_fields=["status", "last_checked_at", "removed_at", "platform", "updated_at"])
+    actor = Actor.system()
+    _audit_item(actor, item, case, "item.checked", {"check_id": check.pk, "verdict": verdict})
+    if previous_status == ItemStatus.REMOVED and verdict == Verdict.MATCH:
+        _audit_item(actor, item, case, "item.reappeared", {"check_id": check.pk})
+    elif verdict == Verdict.REMOVED and previous_status != ItemStatus.REMOVED:
+        _audit_item(actor, item, case, "item.removed", {"check_id": check.pk})
+
+
+def recheck_due(*, now: object = None, limit: int = 500) -> int:
+    """Queue re-checks of items still online, or removed recently (to catch re-uploads)."""
+    moment = timezone.now()
+    interval = timedelta(hours=settings.RECHECK_INTERVAL_HOURS)
+    watch_removed = moment - timedelta(days=settings.RECHECK_REMOVED_DAYS)
+    due = (
+        ReportedItem.objects.filter(
+            Q(status=ItemStatus.LIVE) | Q(status=ItemStatus.REMOVED, removed_at__gte=watch_removed),
+            case__status__in=["open", "in_progress", "resolved"],
+        )
+        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=moment - interval))
+        .exclude(checks__state__in=[CheckState.PENDING, CheckState.FETCHED])
+        .order_by("last_checked_at")[:limit]
+    )
+    count = 0
+    for item in due:
+        item_check_request(actor=Actor.system(), item=item, trigger=CheckTrigger.RECHECK)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class ItemEvidence:
+    item: ReportedItem
+    checks: list[ItemCheck]
+
+
+def items_request_checks(*, actor: Actor, items: list[ReportedItem], trigger: str) -> None:
+    for item in items:
+        item_check_request(actor=actor, item=item, trigger=trigger)

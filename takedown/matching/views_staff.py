@@ -1,0 +1,45 @@
+"""Advocate pages for checks: check an item now, read its evidence, export the case's evidence."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from takedown.cases.access import access_case, access_item
+from takedown.matching.evidence import evidence_export, evidence_verify
+from takedown.matching.models import CheckTrigger
+from takedown.matching.services import item_check_request
+from takedown.organizations.access import StaffRequest, staff_required
+
+
+@require_POST
+@staff_required
+def item_check_now(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    item_check_request(actor=request.actor, item=item, trigger=CheckTrigger.MANUAL)
+    messages.success(request, _("The link is being checked. Reload the page in a moment to see the result."))
+    return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)
+
+
+@require_GET
+@staff_required
+def item_evidence(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    checks = item.checks.order_by("-created_at").prefetch_related("media")[:50]
+    return render(
+        request,
+        "staff/cases/item.html",
+        {"case": case, "item": item, "checks": checks, "chain_problems": evidence_verify(case.pk)},
+    )
+
+
+@require_GET
+@staff_required
+def case_evidence_export(request: StaffRequest, case_id: int) -> JsonResponse:
+    case = access_case(request.actor, case_id)
+    response = JsonResponse(evidence_export(case.pk), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="evidence-{case.reference}.json"'
+    return response
