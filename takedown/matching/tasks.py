@@ -15,7 +15,7 @@ MAX_FETCH_RETRIES = 5
 def _backoff(retries: int) -> float:
     """Exponential backoff with jitter, capped at 60 base periods (30 minutes by default)."""
     base = float(settings.FETCH_RETRY_BASE_SECONDS)
-    return min(base * 2**retries, base * 60) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
+    return min(base * 2.0**retries, base * 60) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
 
 
 @shared_task(bind=True, name="takedown.matching.tasks.fetch_check", max_retries=MAX_FETCH_RETRIES)
