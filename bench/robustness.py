@@ -33,6 +33,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from takedown.hashing.bits import bits_to_hex, hexes_to_matrix
+from takedown.hashing.crop_search import window_hashes, window_target
 from takedown.hashing.image import hash_rgb, load_rgb, pdq_rgb
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
 from takedown.hashing.variants import (
@@ -225,6 +226,8 @@ class PhotoResult:
     dhash: str = ""
     # edit -> (plain pdq, plain phash, plain dhash, [candidate-dihedral pdq...])
     edits: dict[str, tuple[str, str, str, list[str]]] = field(default_factory=dict)
+    # edit -> [(registered label the window may match, pdq hex)] from the checking-side crop search
+    windows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     error: str = ""
 
 
@@ -279,6 +282,9 @@ def process(job: tuple[int, str, bool]) -> PhotoResult:
             for cand in _query_candidates(q):
                 cands.extend(_dihedral(cand))
             res.edits[edit_name] = (plain[0].value, plain[1].value, plain[2].value, cands)
+            res.windows[edit_name] = [
+                (str(window_target(h.variant)), h.value) for h in window_hashes(q, plain[0].quality or 0)
+            ]
     except Exception as exc:  # noqa: BLE001 - a benchmark reports and carries on
         res.error = f"{type(exc).__name__}: {exc}"
     return res
@@ -295,6 +301,33 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x = np.bitwise_xor(a[s : s + step, None, :], b[None, :, :])
         out[s : s + step] = np.bitwise_count(x).sum(axis=2)
     return out
+
+
+def _window_hits(
+    ok: list[PhotoResult], edit: str, reg: np.ndarray, owner: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, set[tuple[int, int]]]:
+    """Which copies a crop-search window matches to their own original, and cross-photo pairs."""
+    n = len(ok)
+    matched = np.zeros(n, dtype=bool)
+    pairs: set[tuple[int, int]] = set()
+    for target in sorted({t for r in ok for t, _ in r.windows.get(edit, [])}):
+        rows = np.nonzero(labels == target)[0]
+        if rows.size == 0:
+            continue
+        hexes, owners = [], []
+        for i, r in enumerate(ok):
+            for t, value in r.windows.get(edit, []):
+                if t == target:
+                    hexes.append(value)
+                    owners.append(i)
+        wm, wo = hexes_to_matrix(hexes, 64), np.asarray(owners)
+        for s in range(0, len(wo), 20_000):
+            hit = _dist(wm[s : s + 20_000], reg[rows]) <= PDQ_T
+            same = wo[s : s + 20_000, None] == owner[rows][None, :]
+            np.logical_or.at(matched, wo[s : s + 20_000], (hit & same).any(axis=1))
+            a, b = np.nonzero(hit & ~same)
+            pairs |= {(int(x), int(y)) for x, y in zip(wo[s : s + 20_000][a], owner[rows][b], strict=True)}
+    return matched, pairs
 
 
 def _pct(n: int, d: int) -> str:
@@ -353,9 +386,14 @@ def score(results: list[PhotoResult], registered_labels: tuple[str, ...]) -> tup
         np.logical_or.at(matched_self, qo, (hit & same).any(axis=1))
         # PDQ cannot vouch for a featureless picture; the 64-bit hashes back it up.
         fallback = (np.diag(d_ph) <= PHASH_T) | (np.diag(d_dh) <= DHASH_T)
-        combined = matched_self | fallback
         cross = hit & ~same
         pairs = {(int(a), int(b)) for a, b in zip(qo[np.nonzero(cross)[0]], owner[np.nonzero(cross)[1]], strict=True)}
+        # Crop-search windows, each compared only with the registered crop it stands for (as the
+        # matcher does), in chunks: there are a few hundred windows per copy.
+        window_self, window_pairs = _window_hits(ok, edit, reg, owner, np.asarray(reg_label))
+        matched_self |= window_self
+        pairs |= window_pairs
+        combined = matched_self | fallback
         fb_pairs = {
             (int(a), int(b)) for a, b in zip(*np.nonzero(((d_ph <= PHASH_T) | (d_dh <= DHASH_T)) & ~eye), strict=True)
         }

@@ -16,6 +16,7 @@ import numpy as np
 import pdqhash
 
 from takedown.hashing.bits import bits_to_hex, hamming_hex
+from takedown.hashing.crop_search import window_hashes, window_target
 from takedown.hashing.hashes import FILE, FRAME, ORIGINAL, Hash
 from takedown.hashing.image import RGBArray, hash_rgb
 from takedown.hashing.media import MediaHashes, hash_file
@@ -52,13 +53,19 @@ def found_views(rgb: RGBArray) -> list[tuple[str, RGBArray]]:
 
 def found_image_hashes(rgb: RGBArray) -> list[Hash]:
     """Checking-side hashes of a found image: every view in all 8 dihedral orientations (PDQ),
-    plus pHash/dHash of the copy as found. Server-side only, never in a bundle."""
+    the crop-search windows of the copy as found (:mod:`takedown.hashing.crop_search`: a copy
+    cropped at a random position still contains the registered central crop somewhere), plus
+    pHash/dHash of the copy as found. Server-side only, never in a bundle."""
     out = [h for h in hash_rgb(rgb, "found") if h.signal != "pdq"]
+    found_quality = 0
     for label, view in found_views(rgb):
         vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(view))
+        if label == "found":
+            found_quality = int(quality)
         for name, vector in zip(DIHEDRAL, vectors, strict=True):
             variant = f"{label}-{name}" if name else label
             out.append(Hash("pdq", bits_to_hex(vector), int(quality), variant))
+    out.extend(window_hashes(rgb, found_quality))
     return out
 
 
@@ -88,8 +95,9 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
     """Best match between one registered medium's hashes and one found medium's hashes.
 
     Exact digests first, then PDQ over every (registered variant, found view) pair with both
-    hashes trusted, then pHash/dHash between originals. Videos (frame hashes on both sides) are
-    compared as bags of frames (vPDQ). Returns the closest miss when nothing matches and None
+    hashes trusted (a crop-search window only against the registered crop it stands for), then
+    pHash/dHash between originals. Videos (frame hashes on both sides) are compared as bags of
+    frames (vPDQ). Returns the closest miss when nothing matches and None
     when the two share no comparable signal.
     """
     reg_frames = [h for h in registered if h.variant == FRAME]
@@ -119,6 +127,11 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
             regs = [r for r in regs if r.variant == ORIGINAL]
         for r in regs:
             for f in founds:
+                target = window_target(f.variant)
+                if target is not None and target != r.variant:
+                    # A search window stands for one registered crop; comparing it with the other
+                    # variants would only add chances of a false match (bench/crop_search.py).
+                    continue
                 d = hamming_hex(r.value, f.value)
                 candidate = Match(d <= threshold, signal, d, r.variant, f.variant)
                 if best is None or _better(candidate, best):
