@@ -288,7 +288,44 @@ def check_match(*, check_id: int) -> Verdict | None:
         )
         text = f"Nothing matching among {len(hashed)} image(s) or video(s).{closest}"
     _seal(check, item, verdict, text)
+    case = Case.objects.get(pk=check.case_id)
+    if case.consent_share_hashes:
+        _share_with_bank(check=check, media=media, url=item.url)
     return verdict
+
+
+def _share_with_bank(*, check: ItemCheck, media: list[FoundMedium], url: str) -> None:
+    """Suggest the link to other consenting cases whose registered images appear on it.
+
+    Both survivors agreed to share their hashes. The other case learns only the public link (and
+    that it was found by a check), never anything about this case; its own check then confirms or
+    rejects the match with its own evidence. Runs on commit, so a failure here cannot undo the
+    verdict just recorded.
+    """
+    from takedown.cases.services import case_add_urls
+    from takedown.matching.bank import bank_lookup
+
+    hits: dict[int, int] = {}
+    for medium in media:
+        if not medium.hashes:
+            continue
+        found = [Hash(s, v, q, var) for s, v, q, var in medium.hashes]
+        for hit in bank_lookup(found, exclude_case_id=check.case_id):
+            hits[hit.entry.case_id] = min(hit.distance, hits.get(hit.entry.case_id, 256))
+
+    def suggest() -> None:
+        for case_id, distance in sorted(hits.items()):
+            other = Case.objects.filter(pk=case_id, consent_share_hashes=True).first()
+            if other is None or not other.is_active:
+                continue
+            added = case_add_urls(actor=Actor.system(), case=other, urls=[url])
+            if added:
+                _audit_item(
+                    Actor.system(), added[0], other, "item.found_by_bank", {"distance": distance, "check_id": check.pk}
+                )
+
+    if hits:
+        transaction.on_commit(suggest)
 
 
 def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None:

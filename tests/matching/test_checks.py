@@ -161,3 +161,40 @@ def test_recheck_due_queues_only_what_is_due(site: Site, settings: Settings) -> 
     assert recheck_due() == 1
     assert item.checks.count() == before + 1
     assert latest(item).trigger == CheckTrigger.RECHECK
+
+
+def test_consented_bank_suggests_the_link_to_the_other_survivors_case(site: Site) -> None:
+    site.put("/img/x.jpg", recompressed(photo(11)), "image/jpeg")
+    url = site.put("/post/x", page_with("/img/x.jpg"))
+    bundle_b = case_services.parse_bundle(bundle_text(photo(11)))
+    sharing = case_services.case_open(
+        actor=Actor(kind="survivor"), signature_name="B", bundle=bundle_b, consent_share_hashes=True
+    ).case
+    private = case_services.case_open(
+        actor=Actor(kind="survivor"), signature_name="C", bundle=case_services.parse_bundle(bundle_text(photo(11)))
+    ).case
+    reporter = case_services.case_open(
+        actor=Actor(kind="survivor"),
+        signature_name="A",
+        bundle=case_services.parse_bundle(bundle_text(photo(12))),
+        urls=[url],
+        consent_share_hashes=True,
+    ).case
+    assert latest(ReportedItem.objects.get(case=reporter)).verdict == Verdict.NO_MATCH
+    suggested = ReportedItem.objects.get(case=sharing)
+    assert suggested.url == url and latest(suggested).verdict == Verdict.MATCH
+    assert AuditEvent.objects.filter(action="item.found_by_bank", subject_id=str(sharing.pk)).exists()
+    assert not ReportedItem.objects.filter(case=private).exists()  # no consent: never looked up
+
+
+def test_without_the_reporters_consent_nothing_is_shared(site: Site) -> None:
+    site.put("/img/y.jpg", recompressed(photo(13)), "image/jpeg")
+    url = site.put("/post/y", page_with("/img/y.jpg"))
+    sharing = case_services.case_open(
+        actor=Actor(kind="survivor"),
+        signature_name="B",
+        bundle=case_services.parse_bundle(bundle_text(photo(13))),
+        consent_share_hashes=True,
+    ).case
+    open_case([url], 14)  # the reporter did not agree to the bank
+    assert not ReportedItem.objects.filter(case=sharing).exists()
