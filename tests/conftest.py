@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-pytest_plugins = ["tests.browser.conftest"]  # browser fixtures for any test that drives Chromium
+pytest_plugins = ["tests.browser.fixtures"]  # browser fixtures for any test that drives Chromium
 
 
 def free_port() -> int:

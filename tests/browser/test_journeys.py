@@ -21,7 +21,7 @@ from takedown.cases.models import Case, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.hashing.bundle import load_bundle
 from takedown.organizations.services import organization_create, staff_create
-from tests.browser.conftest import check_accessibility, screenshot
+from tests.browser.fixtures import check_accessibility, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
