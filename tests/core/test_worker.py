@@ -34,7 +34,9 @@ def test_sigkilled_worker_loses_no_task_and_effect_happens_once(
     signals = redis.Redis.from_url(broker_url.rsplit("/", 1)[0] + "/13")
     signals.flushdb()
     key = uuid.uuid4().hex
-    producer = Celery(broker=broker_url)
+    # set_as_current=False: a new app would otherwise become the one shared tasks send through,
+    # and every later test that expects tasks to run in process would send them to this broker.
+    producer = Celery(broker=broker_url, set_as_current=False)
     producer.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
 
     first = start_worker(include="tests.core.worker_tasks", visibility_timeout=VISIBILITY_TIMEOUT)
