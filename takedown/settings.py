@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "takedown.organizations",
     "takedown.cases",
     "takedown.matching",
+    "takedown.notices",
 ]
 
 MIDDLEWARE = [
@@ -421,3 +422,15 @@ FETCH_RETRY_BASE_SECONDS = float(os.environ.get("FETCH_RETRY_BASE_SECONDS", "30"
 # Items still online are re-checked this often; removed items are watched for re-uploads this long.
 RECHECK_INTERVAL_HOURS = _env_int("RECHECK_INTERVAL_HOURS", 6)
 RECHECK_REMOVED_DAYS = _env_int("RECHECK_REMOVED_DAYS", 30)
+
+# --- notices --------------------------------------------------------------------------------------
+
+# The platform registry that `manage.py load_platforms` loads (a versioned file in the repository).
+NOTICES_PLATFORMS_FILE = os.environ.get(
+    "NOTICES_PLATFORMS_FILE", str(BASE_DIR / "takedown" / "notices" / "data" / "platforms.yaml")
+)
+# Notices give a case relay address, case-<token>@relay.<this domain>, when the survivor did not
+# choose email contact and the organisation has no notice address. Empty: no relay address.
+NOTICES_RELAY_DOMAIN = os.environ.get("NOTICES_RELAY_DOMAIN", "").strip().lower()
+# The language notices are written in (platforms' trust and safety teams read English).
+NOTICES_LANGUAGE = os.environ.get("NOTICES_LANGUAGE", "en")

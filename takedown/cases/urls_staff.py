@@ -2,6 +2,7 @@ from django.urls import path
 
 from takedown.cases import views_staff as views
 from takedown.matching import views_staff as matching_views
+from takedown.notices import views_staff as notice_views
 
 app_name = "staff_cases"
 urlpatterns = [
@@ -18,4 +19,10 @@ urlpatterns = [
     path("<int:case_id>/evidence.json", matching_views.case_evidence_export, name="evidence"),
     path("<int:case_id>/items/<int:item_id>/", matching_views.item_evidence, name="item"),
     path("<int:case_id>/items/<int:item_id>/check/", matching_views.item_check_now, name="item_check"),
+    path("<int:case_id>/notices/", notice_views.notice_list, name="notices"),
+    path("<int:case_id>/notices/new/", notice_views.notice_new, name="notice_new"),
+    path("<int:case_id>/notices/<int:notice_id>/", notice_views.notice_detail, name="notice"),
+    path("<int:case_id>/notices/<int:notice_id>/edit/", notice_views.notice_edit, name="notice_edit"),
+    path("<int:case_id>/notices/<int:notice_id>/approve/", notice_views.notice_approve, name="notice_approve"),
+    path("<int:case_id>/notices/<int:notice_id>/notice.pdf", notice_views.notice_pdf_download, name="notice_pdf"),
 ]

@@ -1,0 +1,82 @@
+"""Reads for notices: which platform a host belongs to, a case's notices, the evidence to cite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from takedown.cases.models import Case, RegisteredHash, ReportedItem
+from takedown.fetching.domains import normalise_host, registrable_domain
+from takedown.matching.models import CheckState, ItemCheck
+from takedown.notices.models import Notice, Platform, PlatformDomain
+
+
+def _candidate_domains(host: str) -> list[str]:
+    """The host and each parent down to its registrable domain, longest first.
+
+    Both the private-section and the ICANN registrable domains are tried, so a platform listed by a
+    domain the Public Suffix List marks private (a hosting platform's own suffix) is still found.
+    """
+    normalised = normalise_host(host)
+    stops = {d for d in (registrable_domain(normalised), registrable_domain(normalised, include_private=False)) if d}
+    if not stops:
+        return [normalised]
+    shortest = min(stops, key=len)
+    labels = normalised.split(".")
+    candidates: list[str] = []
+    for i in range(len(labels)):
+        candidates.append(".".join(labels[i:]))
+        if candidates[-1] == shortest:
+            break
+    return candidates
+
+
+def platform_for_host(host: str) -> Platform | None:
+    """The active platform a host belongs to, by its longest listed suffix; None if unknown."""
+    try:
+        candidates = _candidate_domains(host)
+    except ValueError:
+        return None
+    rows = {
+        row.domain: row
+        for row in PlatformDomain.objects.filter(domain__in=candidates, platform__is_active=True).select_related(
+            "platform"
+        )
+    }
+    for candidate in candidates:
+        if candidate in rows:
+            return rows[candidate].platform
+    return None
+
+
+def case_notices(*, case: Case) -> QuerySet[Notice]:
+    return case.notices.select_related("platform").prefetch_related("items")
+
+
+def latest_checks(*, items: Iterable[ReportedItem]) -> dict[int, ItemCheck]:
+    """The latest finished check of each item (one query), with its media."""
+    ids = [item.pk for item in items]
+    latest: dict[int, ItemCheck] = {}
+    checks = (
+        ItemCheck.objects.filter(item_id__in=ids, state=CheckState.DONE)
+        .order_by("item_id", "-finished_at", "-id")
+        .prefetch_related("media")
+    )
+    for check in checks:
+        latest.setdefault(check.item_id, check)
+    return latest
+
+
+# Only the perceptual hashes platforms can match with; exact (sha256/md5) digests of the original
+# are not shared, and only the unedited original's hashes, not the registered crops and rotations.
+SHAREABLE_SIGNALS = ("pdq", "phash")
+
+
+def matched_registered_hashes(*, case: Case, item_ids: Iterable[str]) -> list[RegisteredHash]:
+    """Registered PDQ/pHash values of the given registered files (bundle item ids), originals only."""
+    return list(
+        RegisteredHash.objects.filter(
+            case=case, item_id__in=list(item_ids), signal__in=SHAREABLE_SIGNALS, variant="original"
+        ).order_by("item_id", "signal", "id")
+    )
