@@ -16,7 +16,10 @@ from __future__ import annotations
 import io
 import math
 import os
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 import imagehash
@@ -24,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pdqhash
 import pillow_heif
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 from PIL.JpegImagePlugin import JpegImageFile
 
 from takedown.hashing.bits import bits_to_hex
@@ -70,6 +73,27 @@ def read_bytes(source: bytes | str | os.PathLike[str], max_bytes: int) -> bytes:
             return handle.read(max_bytes + 1)
     except OSError as exc:
         raise UnreadableMediaError(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+_STRICT_LOCK = threading.RLock()
+
+
+@contextmanager
+def strict_decoding() -> Iterator[None]:
+    """Decode with truncated images refused, whatever another library set process-wide.
+
+    Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` is a global, and WeasyPrint (which renders the
+    notices' PDFs in the same processes) sets it to True when imported. Hashing a truncated file
+    as if it were whole would register or match a picture that is partly grey, so decoding here
+    always runs with the flag off; the lock keeps threads from seeing each other's setting.
+    """
+    with _STRICT_LOCK:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -237,7 +261,7 @@ def load_rgb(
 def _load_from_bytes(data: bytes, fast_path: bool, max_pixels: int) -> RGBArray:
     im = open_image(data, max_pixels)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), strict_decoding():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return _decode(im, fast_path)
     except (HashingError, _DraftMismatch):

@@ -36,6 +36,7 @@ from takedown.hashing.image import (
     pdq_rgb,
     pil_to_rgb,
     reduce_for_hashing,
+    strict_decoding,
 )
 from takedown.hashing.signals import PDQ_MIN_QUALITY, PdqSignal
 
@@ -117,7 +118,9 @@ def _animation_frames(im: Image.Image) -> Iterator[RGBArray]:
         try:
             for frame in ImageSequence.Iterator(im):
                 # Frames are composited by Pillow (disposal handled); RGBA goes over white.
-                yield t_ms / 1000.0, pil_to_rgb(frame.convert("RGBA"))
+                with strict_decoding():  # the lock is held for one frame's decoding only
+                    rgba = frame.convert("RGBA")
+                yield t_ms / 1000.0, pil_to_rgb(rgba)
                 t_ms += int(frame.info.get("duration") or DEFAULT_FRAME_MS)
         except HashingError:
             raise

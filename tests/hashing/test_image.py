@@ -218,3 +218,17 @@ def test_heic_and_avif_decode() -> None:
     for fmt in ("HEIF", "AVIF"):
         value = hash_rgb(load_rgb(encode(rgb, fmt, quality=90)))[0].value
         assert hamming_hex(value, reference) <= 31, fmt
+
+
+def test_truncated_files_are_refused_even_if_another_library_allows_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint sets Pillow's global LOAD_TRUNCATED_IMAGES on import; hashing must not follow."""
+    from PIL import ImageFile
+
+    from takedown.hashing.errors import UnreadableMediaError
+    from takedown.hashing.image import load_rgb
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = (Path(__file__).resolve().parents[3] / "shared/data/photos/kodak/kodim01.png").read_bytes()
+    with pytest.raises(UnreadableMediaError):
+        load_rgb(data[: len(data) // 2])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored for the other library
