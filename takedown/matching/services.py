@@ -328,6 +328,20 @@ def _share_with_bank(*, check: ItemCheck, media: list[FoundMedium], url: str) ->
         transaction.on_commit(suggest)
 
 
+def _platform_key(host: str) -> str:
+    """The registry's platform slug for a host, else its registrable domain (unknown platform).
+
+    The resolved address of an unknown host is in the check's evidence (`pinned_ip`), for the
+    notices app to find the hosting provider.
+    """
+    from takedown.notices.selectors import platform_for_host
+
+    platform = platform_for_host(host)
+    if platform is not None:
+        return platform.slug
+    return registrable_domain(host) or host
+
+
 def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None:
     """Finish a check: verdict, chain digest, item status, timeline. Caller holds the row locks."""
     case = Case.objects.select_for_update().get(pk=check.case_id)  # serialises the case's chain
@@ -344,7 +358,7 @@ def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None
 
     previous_status = item.status
     item.last_checked_at = now
-    item.platform = item.platform or (registrable_domain(item.host) or item.host)
+    item.platform = item.platform or _platform_key(item.host)
     if verdict == Verdict.MATCH:
         item.status = ItemStatus.LIVE
         item.removed_at = None

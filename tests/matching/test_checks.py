@@ -198,3 +198,13 @@ def test_without_the_reporters_consent_nothing_is_shared(site: Site) -> None:
     ).case
     open_case([url], 14)  # the reporter did not agree to the bank
     assert not ReportedItem.objects.filter(case=sharing).exists()
+
+
+def test_items_are_mapped_to_registry_platforms(site: Site) -> None:
+    from takedown.matching.services import _platform_key
+    from takedown.notices.models import Platform, PlatformDomain
+
+    platform = Platform.objects.create(slug="example-social", name="Example Social")
+    PlatformDomain.objects.create(platform=platform, domain="social.example")
+    assert _platform_key("media.cdn.social.example") == "example-social"
+    assert _platform_key("www.unknown-host.co.uk") == "unknown-host.co.uk"
