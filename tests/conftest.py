@@ -139,3 +139,17 @@ def start_worker(broker_url: str, tmp_path: Path) -> Iterator[Callable[..., subp
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def totp_code(secret: str, *, margin: float = 3.0) -> str:
+    """The current TOTP code, waiting for the next 30 s period when this one is about to end.
+
+    allauth accepts only the current period's code, so a code computed a moment before a period
+    boundary would be refused by the time the request reaches the server.
+    """
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    now = time.time()
+    if 30 - now % 30 < margin:
+        time.sleep(30 - now % 30 + 0.1)
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))

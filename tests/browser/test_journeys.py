@@ -7,11 +7,10 @@ the privacy test records every request and proves no byte of the photos left the
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from playwright.sync_api import Page, Request, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -22,6 +21,7 @@ from takedown.core.access import Actor
 from takedown.hashing.bundle import load_bundle
 from takedown.organizations.services import organization_create, staff_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.conftest import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -174,7 +174,7 @@ def test_advocate_journey(page: Page, live_server: LiveServer) -> None:
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_url("**/accounts/2fa/authenticate/**")
     assert_accessible(page, "advocate-02-totp")
-    page.get_by_role("textbox", name="Code").fill(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+    page.get_by_role("textbox", name="Code").fill(totp_code(secret))
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_url("**/staff/")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
 from takedown.core.access import Actor
@@ -14,6 +13,7 @@ from takedown.hashing.bundle import build_bundle, dump_bundle, make_item
 from takedown.hashing.media import hash_file
 from takedown.organizations.models import Organization
 from takedown.organizations.services import organization_create, staff_create
+from tests.conftest import totp_code
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
 PASSWORD = "correct horse battery staple"
@@ -55,6 +55,6 @@ def staff_client(organization: Organization | None, email: str) -> Client:
     client = Client()
     response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
     assert response["Location"] == "/accounts/2fa/authenticate/"
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    code = totp_code(secret)
     assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
     return client

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
@@ -14,6 +12,7 @@ from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
 from takedown.organizations.models import Membership, Organization, Role
 from takedown.organizations.services import organization_create, staff_create
+from tests.conftest import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    return totp_code(secret)
 
 
 @pytest.fixture
