@@ -230,12 +230,15 @@ CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "takedown.matching.tasks.fetch_check": {"queue": "fetch"},
     "takedown.matching.tasks.match_check": {"queue": "match"},
+    "takedown.notices.tasks.deliver_notice": {"queue": "deliver"},
+    "takedown.notices.tasks.deadlines_due": {"queue": "default"},
     "takedown.notices.*": {"queue": "deliver"},
 }
 # The one beat schedule. Each entry names a task and how often it runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "takedown.core.tasks.beat_heartbeat", "schedule": 60.0},
     "recheck-due-items": {"task": "takedown.matching.tasks.recheck_due", "schedule": 15 * 60.0},
+    "notice-deadlines": {"task": "takedown.notices.tasks.deadlines_due", "schedule": 15 * 60.0},
 }
 
 # --- authentication -------------------------------------------------------------------------------
@@ -434,3 +437,14 @@ NOTICES_PLATFORMS_FILE = os.environ.get(
 NOTICES_RELAY_DOMAIN = os.environ.get("NOTICES_RELAY_DOMAIN", "").strip().lower()
 # The language notices are written in (platforms' trust and safety teams read English).
 NOTICES_LANGUAGE = os.environ.get("NOTICES_LANGUAGE", "en")
+# Delivery: the sender of notice emails (empty: DEFAULT_FROM_EMAIL), whether the PDF is attached,
+# timeouts of the SMTP and webhook calls, and the base of the retry backoff (doubling, capped at
+# 60 times the base).
+NOTICES_FROM_EMAIL = os.environ.get("NOTICES_FROM_EMAIL", "").strip()
+NOTICES_ATTACH_PDF = _env_bool("NOTICES_ATTACH_PDF", True)
+NOTICES_SMTP_TIMEOUT = _env_int("NOTICES_SMTP_TIMEOUT", 30)
+NOTICES_WEBHOOK_CONNECT_TIMEOUT = _env_int("NOTICES_WEBHOOK_CONNECT_TIMEOUT", 10)
+NOTICES_WEBHOOK_READ_TIMEOUT = _env_int("NOTICES_WEBHOOK_READ_TIMEOUT", 30)
+NOTICES_RETRY_BASE_SECONDS = float(os.environ.get("NOTICES_RETRY_BASE_SECONDS", "30"))
+# After a deadline passes, how long the re-check may take before escalation is proposed anyway.
+NOTICES_RECHECK_WAIT_MINUTES = _env_int("NOTICES_RECHECK_WAIT_MINUTES", 60)

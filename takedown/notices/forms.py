@@ -58,3 +58,15 @@ class NoticeEditForm(forms.Form):
         ),
         required=False,
     )
+
+
+class FormSubmittedForm(forms.Form):
+    platform_ticket = forms.CharField(
+        label=_("The ticket or reference number the platform gave"),
+        max_length=200,
+        help_text=_("Shown on the platform's confirmation page or in its confirmation email."),
+    )
+
+
+class EscalationDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", _("Take this step")), ("dismiss", _("Set it aside"))])

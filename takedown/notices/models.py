@@ -69,6 +69,11 @@ class PlatformChannel(models.Model):
     fields = models.JSONField(_("form fields"), default=list, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     position = models.PositiveSmallIntegerField(_("preference"), default=0)
+    # Partner API channels only: the shared secret webhooks are signed with (HMAC-SHA256). It lives
+    # on the channel, not the platform, because the channel's `address` is the webhook URL and a
+    # platform may run several endpoints (one per legal basis, or a staging one) with their own
+    # secrets. Set in the admin; the registry loader never touches it (secrets are not in the repo).
+    webhook_secret = EncryptedTextField(_("webhook signing secret"), blank=True, default="")
 
     class Meta:
         ordering = ["platform", "position", "id"]
@@ -87,6 +92,8 @@ class NoticeStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     READY = "ready", _("Ready for approval")
     APPROVED = "approved", _("Approved")
+    QUEUED = "queued", _("Queued for delivery")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
     SENT = "sent", _("Sent")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged by the platform")
     REMOVED = "removed", _("Removed")
@@ -160,6 +167,14 @@ class Notice(TimestampedModel):
     replied_at = models.DateTimeField(null=True, blank=True)
     reply_reason = EncryptedTextField(_("reason given"), blank=True, default="")
 
+    # Delivery: when a worker claimed the queued notice (cleared for a retry), so a redelivered
+    # task message finds it claimed or sent and does nothing.
+    delivery_claimed_at = models.DateTimeField(null=True, blank=True)
+    # Deadline: when the re-check of the items was requested after the due time passed, and when
+    # the outcome was decided (escalation proposed, or the content found gone).
+    deadline_recheck_at = models.DateTimeField(null=True, blank=True)
+    deadline_reviewed_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["case", "status", "due_at"])]
@@ -170,3 +185,98 @@ class Notice(TimestampedModel):
     @property
     def is_frozen(self) -> bool:
         return self.content_text is not None
+
+
+class DeliveryOutcome(models.TextChoices):
+    DELIVERED = "delivered", _("Delivered")
+    TRANSIENT_FAILURE = "transient_failure", _("Failed, will be retried")
+    PERMANENT_FAILURE = "permanent_failure", _("Failed")
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering a notice, whatever came of it: the record of what was sent when.
+
+    `idempotency_key` is the same for every attempt of a notice (it is sent to webhooks as
+    `Idempotency-Key` and to mail servers in the Message-ID), so a receiver can recognise a retry
+    after a lost answer. `detail` and `response_excerpt` hold what the other side said (never the
+    notice's content).
+    """
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="delivery_attempts")
+    channel = models.CharField(_("channel"), max_length=16, choices=NoticeChannel.choices)
+    platform_channel = models.ForeignKey(
+        PlatformChannel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=DeliveryOutcome.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of notice {self.notice_id}: {self.outcome}"
+
+
+class EscalationRung(models.TextChoices):
+    """The ladder, in order: each overdue step proposes the next."""
+
+    FOLLOW_UP = "follow_up", _("Follow-up notice to the platform")
+    HOSTING_PROVIDER = "hosting_provider", _("Notice to the hosting provider")
+    SEARCH_DEINDEX = "search_deindex", _("Removal from search results")
+    REGULATOR = "regulator", _("Complaint to a regulator")
+
+
+RUNG_ORDER = [
+    EscalationRung.FOLLOW_UP,
+    EscalationRung.HOSTING_PROVIDER,
+    EscalationRung.SEARCH_DEINDEX,
+    EscalationRung.REGULATOR,
+]
+
+
+class EscalationStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class Escalation(TimestampedModel):
+    """A next step proposed because a notice's deadline passed with the content still up.
+
+    Nothing is sent by proposing: a rung either comes with a draft notice (which the advocate
+    completes, approves and sends as usual) or, for regulators, a text packet to file by hand.
+    `target` names the addressee within the rung (a platform slug, or a regulator code), so one
+    overdue notice can propose Google and Bing de-indexing side by side.
+    """
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="escalations")
+    rung = models.CharField(_("step"), max_length=20, choices=EscalationRung.choices)
+    target = models.CharField(_("addressed to"), max_length=64, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.PROPOSED
+    )
+    draft_notice = models.OneToOneField(
+        Notice, null=True, blank=True, on_delete=models.SET_NULL, related_name="escalated_from"
+    )
+    # Regulator packets: the case's facts and the notices sent (encrypted: it holds URLs).
+    packet = EncryptedTextField(_("complaint packet"), blank=True, default="")
+    link = models.URLField(_("where to file it"), max_length=500, blank=True)
+    note = models.TextField(_("what to know"), blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "rung", "target"], name="escalation_unique_per_notice_rung")
+        ]
+
+    def __str__(self) -> str:
+        return f"escalation {self.pk} of notice {self.notice_id}: {self.rung} {self.target} ({self.status})"

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from takedown.cases.models import Case, RegisteredHash, ReportedItem
 from takedown.fetching.domains import normalise_host, registrable_domain
 from takedown.matching.models import CheckState, ItemCheck
-from takedown.notices.models import Notice, Platform, PlatformDomain
+from takedown.notices.models import Escalation, Notice, Platform, PlatformDomain
 
 
 def _candidate_domains(host: str) -> list[str]:
@@ -79,4 +79,13 @@ def matched_registered_hashes(*, case: Case, item_ids: Iterable[str]) -> list[Re
         RegisteredHash.objects.filter(
             case=case, item_id__in=list(item_ids), signal__in=SHAREABLE_SIGNALS, variant="original"
         ).order_by("item_id", "signal", "id")
+    )
+
+
+def case_escalations(*, case: Case) -> QuerySet[Escalation]:
+    """The case's proposed and decided escalation steps, newest first, with what they link to."""
+    return (
+        Escalation.objects.filter(notice__case=case)
+        .select_related("notice__platform", "draft_notice__platform")
+        .order_by("-created_at", "-id")
     )

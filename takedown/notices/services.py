@@ -11,23 +11,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Model
-from django.utils import timezone
+from django.db.models import Min, Model, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from takedown.cases.models import Case, CaseStatus, Jurisdiction, ReportedItem
+from takedown.cases.digests import keyed_digest
+from takedown.cases.models import Case, CaseStatus, ItemStatus, Jurisdiction, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.core.models import ActorKind
 from takedown.fetching.domains import normalise_host
+from takedown.matching.models import CheckState, CheckTrigger, ItemCheck
 from takedown.notices import bases as b
+from takedown.notices import delivery, packets
+from takedown.notices.delivery import TransportResult
 from takedown.notices.models import (
     OPEN_STATUSES,
+    RUNG_ORDER,
     ChannelKind,
+    DeliveryAttempt,
+    DeliveryOutcome,
+    Escalation,
+    EscalationRung,
+    EscalationStatus,
     Notice,
     NoticeChannel,
     NoticeStatus,
@@ -35,7 +46,7 @@ from takedown.notices.models import (
     PlatformChannel,
     PlatformDomain,
 )
-from takedown.notices.rendering import notice_context, render_context
+from takedown.notices.rendering import NoticeContext, RenderedNotice, notice_context, notice_pdf, render_context
 from takedown.notices.selectors import platform_for_host
 from takedown.notices.validation import MissingElement, context_missing, elements_digest
 
@@ -217,7 +228,10 @@ def platforms_load(*, actor: Actor, data: Mapping[str, Any]) -> PlatformsLoadRes
 _TRANSITIONS: dict[str, set[str]] = {
     NoticeStatus.DRAFT: {NoticeStatus.READY},
     NoticeStatus.READY: {NoticeStatus.APPROVED, NoticeStatus.DRAFT},
-    NoticeStatus.APPROVED: {NoticeStatus.SENT, NoticeStatus.DRAFT},
+    NoticeStatus.APPROVED: {NoticeStatus.SENT, NoticeStatus.DRAFT, NoticeStatus.QUEUED},
+    # A queued notice is sent by the delivery task; a failed delivery can be queued again or edited.
+    NoticeStatus.QUEUED: {NoticeStatus.SENT, NoticeStatus.DELIVERY_FAILED},
+    NoticeStatus.DELIVERY_FAILED: {NoticeStatus.QUEUED, NoticeStatus.DRAFT},
     NoticeStatus.SENT: {
         NoticeStatus.ACKNOWLEDGED,
         NoticeStatus.REMOVED,
@@ -229,7 +243,7 @@ _TRANSITIONS: dict[str, set[str]] = {
     NoticeStatus.REMOVED: set(),
     NoticeStatus.REJECTED: set(),
 }
-_EDITABLE = {NoticeStatus.DRAFT, NoticeStatus.READY, NoticeStatus.APPROVED}
+_EDITABLE = {NoticeStatus.DRAFT, NoticeStatus.READY, NoticeStatus.APPROVED, NoticeStatus.DELIVERY_FAILED}
 REPLY_OUTCOMES = (NoticeStatus.ACKNOWLEDGED, NoticeStatus.REMOVED, NoticeStatus.REJECTED, NoticeStatus.NEEDS_INFO)
 
 
@@ -438,7 +452,12 @@ def notice_approve(*, actor: Actor, notice: Notice) -> Notice:
 
 @transaction.atomic
 def notice_mark_sent(
-    *, actor: Actor, notice: Notice, sent_at: datetime | None = None, platform_ticket: str = ""
+    *,
+    actor: Actor,
+    notice: Notice,
+    sent_at: datetime | None = None,
+    platform_ticket: str = "",
+    rendered: RenderedNotice | None = None,
 ) -> Notice:
     """Record that an approved notice went out: freeze what was sent and start the basis's clock.
 
@@ -446,12 +465,13 @@ def notice_mark_sent(
     the case changed since (say the survivor changed how to be contacted), approval is needed
     again. From here on the stored content is the notice: later changes to the case do not
     reach it. `due_at` counts from the sending time (the receipt time for email and webhooks is
-    within seconds; a form packet's time is when the advocate submitted it).
+    within seconds; a form packet's time is when the advocate submitted it). The delivery task
+    passes the `rendered` copy it actually sent, so what is frozen is byte for byte what left.
     """
     notice = _locked(notice)
     _transition(notice, NoticeStatus.SENT)
     ctx = notice_context(notice)
-    rendered = render_context(ctx)
+    rendered = rendered or render_context(ctx)
     _refuse_missing(context_missing(ctx, rendered.text))
     if elements_digest(ctx) != notice.approved_digest:
         raise Conflict(
@@ -469,6 +489,7 @@ def notice_mark_sent(
     notice.content_html = rendered.html
     notice.content_json = rendered.json
     notice.platform_ticket = platform_ticket.strip()[:200]
+    notice.delivery_claimed_at = None
     notice.save()
     _refresh_next_deadline(notice.case_id)
     _audit(
@@ -521,3 +542,428 @@ def notice_record_reply(
     _refresh_next_deadline(notice.case_id)
     _audit(actor, notice, "notice.reply_recorded", {"from": previous, "outcome": outcome})
     return notice
+
+
+# ---------------------------------------------------------------------------------------------------
+# Delivery
+
+DeliveryResult = Literal["skipped", "delivered", "retry", "failed"]
+
+
+def delivery_key(notice_id: int) -> str:
+    """The idempotency key of a notice: stable across its attempts, unguessable, not the case reference."""
+    return "tdn-" + keyed_digest("notice-delivery", str(notice_id))[:40]
+
+
+def _check_sendable(ctx: NoticeContext, rendered: RenderedNotice) -> None:
+    _refuse_missing(context_missing(ctx, rendered.text))
+    if elements_digest(ctx) != ctx.notice.approved_digest:
+        raise Conflict(
+            _("The notice changed after it was approved (for example the case's contact). Approve it again.")
+        )
+
+
+@transaction.atomic
+def notice_send(*, actor: Actor, notice: Notice) -> Notice:
+    """Queue an approved notice for delivery by email or webhook; the `deliver` task sends it.
+
+    The notice is checked now, so the advocate hears at once if something changed since approval;
+    the task checks again before it sends. A form packet is not sent by us: the advocate submits
+    it and marks it submitted (`notice_mark_submitted`).
+    """
+    from takedown.notices.tasks import deliver_notice
+
+    if actor.kind != ActorKind.STAFF:
+        raise Conflict(_("Only an advocate can send a notice."))
+    notice = _locked(notice)
+    if notice.channel == NoticeChannel.FORM:
+        raise Conflict(_("This platform takes notices through its web form. Use the form packet."))
+    previous = notice.status
+    _transition(notice, NoticeStatus.QUEUED)
+    ctx = notice_context(notice)
+    _check_sendable(ctx, render_context(ctx))
+    notice.delivery_claimed_at = None
+    notice.save(update_fields=["status", "delivery_claimed_at", "updated_at"])
+    _audit(actor, notice, "notice.queued", {"channel": notice.channel, "from": previous})
+    notice_id = notice.pk
+    transaction.on_commit(lambda: deliver_notice.delay(notice_id))
+    return notice
+
+
+def _claim_for_delivery(notice_id: int) -> bool:
+    """Take a queued notice; a claim older than a task may run was abandoned (worker killed)."""
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    return (
+        Notice.objects.filter(pk=notice_id, status=NoticeStatus.QUEUED)
+        .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=stale))
+        .update(delivery_claimed_at=timezone.now())
+        == 1
+    )
+
+
+def _transport(
+    notice: Notice, ctx: NoticeContext, rendered: RenderedNotice, key: str
+) -> tuple[TransportResult, int | None]:
+    kind = ChannelKind.API if notice.channel == NoticeChannel.WEBHOOK else ChannelKind.EMAIL
+    channel = PlatformChannel.objects.filter(
+        platform_id=notice.platform_id, kind=kind, address=notice.recipient
+    ).first()
+    if channel is None:
+        return TransportResult(delivered=False, detail="The platform no longer lists this channel."), None
+    if notice.channel == NoticeChannel.WEBHOOK:
+        return (
+            delivery.webhook_post(
+                url=channel.address, secret=channel.webhook_secret, payload=rendered.json, idempotency_key=key
+            ),
+            channel.pk,
+        )
+    with translation.override(settings.NOTICES_LANGUAGE):
+        subject = _("%(basis)s removal request: %(count)s link(s) on %(platform)s") % {
+            "basis": ctx.basis.short_title,
+            "count": len(ctx.items),
+            "platform": notice.platform.name,
+        }
+    return (
+        delivery.email_send(
+            subject=subject,
+            text=rendered.text,
+            html=rendered.html,
+            recipient=channel.address,
+            reply_to=ctx.contact.email if ctx.contact else "",
+            idempotency_key=key,
+            pdf=notice_pdf(rendered.html) if settings.NOTICES_ATTACH_PDF else None,
+            pdf_name=f"notice-{notice.pk}.pdf",
+        ),
+        channel.pk,
+    )
+
+
+def notice_deliver(*, notice_id: int, final_attempt: bool = False) -> DeliveryResult:
+    """Send a queued notice once (the `deliver_notice` task's body). No transaction is held while sending.
+
+    Claiming first makes a redelivered task message harmless: the notice is then claimed, sent or
+    failed, and nothing is sent again. A transient failure releases the claim for the retry unless
+    this was the final attempt; a permanent one (or the last) marks the notice failed for the
+    advocate to fix and send again. What is frozen as sent is exactly what was sent.
+    """
+    if not _claim_for_delivery(notice_id):
+        return "skipped"
+    notice = Notice.objects.select_related("platform", "case__organization").filter(pk=notice_id).first()
+    if notice is None:
+        return "skipped"
+    key = delivery_key(notice.pk)
+    started = timezone.now()
+    ctx = notice_context(notice)
+    rendered = render_context(ctx)
+    channel_id: int | None = None
+    try:
+        _check_sendable(ctx, rendered)
+    except (InvalidInput, Conflict) as exc:
+        result = TransportResult(delivered=False, detail=exc.message)
+    else:
+        result, channel_id = _transport(notice, ctx, rendered, key)
+    return _record_attempt(
+        notice_id=notice.pk,
+        result=result,
+        started=started,
+        key=key,
+        channel_id=channel_id,
+        rendered=rendered,
+        final_attempt=final_attempt,
+    )
+
+
+@transaction.atomic
+def _record_attempt(
+    *,
+    notice_id: int,
+    result: TransportResult,
+    started: datetime,
+    key: str,
+    channel_id: int | None,
+    rendered: RenderedNotice,
+    final_attempt: bool,
+) -> DeliveryResult:
+    notice = (
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("case__organization", "platform")
+        .get(pk=notice_id)
+    )
+    if result.delivered:
+        outcome = DeliveryOutcome.DELIVERED
+    elif result.transient and not final_attempt:
+        outcome = DeliveryOutcome.TRANSIENT_FAILURE
+    else:
+        outcome = DeliveryOutcome.PERMANENT_FAILURE
+    attempt = DeliveryAttempt.objects.create(
+        notice=notice,
+        channel=notice.channel,
+        platform_channel_id=channel_id,
+        started_at=started,
+        finished_at=timezone.now(),
+        outcome=outcome,
+        detail=result.detail,
+        http_status=result.http_status,
+        response_excerpt=result.response_excerpt,
+        idempotency_key=key,
+    )
+    system = Actor.system()
+    _audit(system, notice, "notice.delivery_attempted", {"attempt_id": attempt.pk, "outcome": outcome})
+    if outcome == DeliveryOutcome.DELIVERED:
+        notice_mark_sent(actor=system, notice=notice, sent_at=attempt.finished_at, rendered=rendered)
+        return "delivered"
+    if outcome == DeliveryOutcome.TRANSIENT_FAILURE:
+        notice.delivery_claimed_at = None
+        notice.save(update_fields=["delivery_claimed_at", "updated_at"])
+        return "retry"
+    _transition(notice, NoticeStatus.DELIVERY_FAILED)
+    notice.delivery_claimed_at = None
+    notice.save(update_fields=["status", "delivery_claimed_at", "updated_at"])
+    _audit(system, notice, "notice.delivery_failed", {"attempt_id": attempt.pk})
+    return "failed"
+
+
+@transaction.atomic
+def notice_mark_submitted(
+    *, actor: Actor, notice: Notice, platform_ticket: str, submitted_at: datetime | None = None
+) -> Notice:
+    """The advocate submitted the form packet in the platform's web form: record it as sent.
+
+    The ticket number the platform gave is required: it is what the platform answers to, and what
+    a regulator complaint cites.
+    """
+    if actor.kind not in {ActorKind.STAFF, ActorKind.SURVIVOR}:
+        raise Conflict(_("Only the advocate or the survivor can mark a form as submitted."))
+    ticket = platform_ticket.strip()
+    if not ticket:
+        raise InvalidInput(_("Enter the ticket or reference number the platform gave."))
+    if len(ticket) > 200:
+        raise InvalidInput(_("The ticket number is too long (at most 200 characters)."))
+    notice = _locked(notice)
+    if notice.channel != NoticeChannel.FORM:
+        raise Conflict(_("This notice is not sent through a web form."))
+    if notice.status != NoticeStatus.APPROVED:
+        raise Conflict(_("Approve the notice before marking it submitted."))
+    now = submitted_at or timezone.now()
+    channel = PlatformChannel.objects.filter(
+        platform_id=notice.platform_id, kind=ChannelKind.WEB_FORM, address=notice.recipient
+    ).first()
+    DeliveryAttempt.objects.create(
+        notice=notice,
+        channel=notice.channel,
+        platform_channel=channel,
+        started_at=now,
+        finished_at=now,
+        outcome=DeliveryOutcome.DELIVERED,
+        detail="Submitted through the platform's web form.",
+        idempotency_key=delivery_key(notice.pk),
+    )
+    return notice_mark_sent(actor=actor, notice=notice, sent_at=now, platform_ticket=ticket)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Deadlines and escalation
+
+# A final reply ends the clock; these are the notices whose deadline can pass unanswered.
+_AWAITING = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.NEEDS_INFO)
+# Item states that count as "still up" at the deadline: seen there, or the check could not tell.
+_STILL_UP = (ItemStatus.LIVE, ItemStatus.UNREACHABLE, ItemStatus.REPORTED, ItemStatus.CHECKING)
+SEARCH_ENGINES = ("google-search", "bing")
+
+
+def deadlines_review(*, now: datetime | None = None, limit: int = 200) -> int:
+    """The beat task's body: overdue notices get their items re-checked, then a next step proposed.
+
+    Two passes: first every newly overdue notice has its items re-checked (each in its own
+    transaction, so the checks start on commit); then every notice whose re-check is done, or
+    waited for long enough (or could not run), is reviewed. Returns how many were reviewed.
+    """
+    moment = now or timezone.now()
+    overdue = Notice.objects.filter(
+        status__in=_AWAITING,
+        due_at__lt=moment,
+        deadline_reviewed_at__isnull=True,
+        case__status__in=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS],
+    ).order_by("due_at")
+    for notice_id in list(overdue.filter(deadline_recheck_at__isnull=True).values_list("pk", flat=True)[:limit]):
+        notice_deadline_recheck(notice_id=notice_id, now=moment)
+    reviewed = 0
+    for notice_id in list(overdue.filter(deadline_recheck_at__isnull=False).values_list("pk", flat=True)[:limit]):
+        reviewed += int(notice_deadline_review(notice_id=notice_id, now=moment))
+    return reviewed
+
+
+@transaction.atomic
+def notice_deadline_recheck(*, notice_id: int, now: datetime) -> None:
+    """Ask for a re-check of the overdue notice's items (the checks run on commit)."""
+    from takedown.matching.services import item_check_request
+
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("case__organization").get(pk=notice_id)
+    if notice.deadline_recheck_at is not None:
+        return
+    items = list(notice.items.exclude(status=ItemStatus.REMOVED))
+    for item in items:
+        item_check_request(actor=Actor.system(), item=item, trigger=CheckTrigger.RECHECK)
+    notice.deadline_recheck_at = now
+    notice.save(update_fields=["deadline_recheck_at", "updated_at"])
+    _audit(Actor.system(), notice, "notice.overdue", {"rechecks": len(items)})
+
+
+@transaction.atomic
+def notice_deadline_review(*, notice_id: int, now: datetime) -> bool:
+    """Decide an overdue notice once its re-check is in: content gone, or propose the next rung.
+
+    A check still running is waited for up to NOTICES_RECHECK_WAIT_MINUTES; after that (or when
+    the check could not reach the page) the content counts as still up, because a platform that
+    let its deadline pass should not gain time from a slow or blocked check.
+    """
+    notice = (
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("case__organization", "platform")
+        .get(pk=notice_id)
+    )
+    if notice.deadline_reviewed_at is not None or notice.deadline_recheck_at is None:
+        return False
+    items = list(notice.items.all())
+    running = ItemCheck.objects.filter(item__in=items, state__in=[CheckState.PENDING, CheckState.FETCHED]).exists()
+    waited = now - notice.deadline_recheck_at >= timedelta(minutes=settings.NOTICES_RECHECK_WAIT_MINUTES)
+    if running and not waited:
+        return False
+    still_up = [item for item in items if item.status in _STILL_UP]
+    notice.deadline_reviewed_at = now
+    notice.save(update_fields=["deadline_reviewed_at", "updated_at"])
+    if not still_up:
+        _audit(Actor.system(), notice, "notice.deadline_content_gone", {"items": len(items)})
+        return True
+    proposed = _escalation_propose(notice, still_up)
+    _audit(
+        Actor.system(),
+        notice,
+        "notice.escalation_proposed",
+        {
+            "still_up": len(still_up),
+            "escalations": [e.pk for e in proposed],
+            "rung": proposed[0].rung if proposed else None,
+        },
+    )
+    return True
+
+
+def _next_rung(notice: Notice) -> str | None:
+    origin = Escalation.objects.filter(draft_notice=notice).first()
+    if origin is None:
+        return RUNG_ORDER[0]
+    index = RUNG_ORDER.index(EscalationRung(origin.rung)) + 1
+    return RUNG_ORDER[index] if index < len(RUNG_ORDER) else None
+
+
+def _escalation_draft(origin: Notice, items: list[ReportedItem], platform: Platform, details: str) -> Notice:
+    """A draft notice for a rung: same case and links; the origin's basis when it applies, else the best one."""
+    choices = b.select_bases(origin.case, platform)
+    basis = next((c for c in choices if c.basis.code == origin.basis), choices[0])
+    channel, recipient = _choose_channel(platform, basis.basis.code)
+    notice = Notice.objects.create(
+        case=origin.case,
+        platform=platform,
+        basis=basis.basis.code,
+        basis_reason=basis.reason,
+        channel=channel,
+        recipient=recipient,
+        details=details,
+    )
+    notice.items.set(items)
+    _audit(
+        Actor.system(),
+        notice,
+        "notice.drafted",
+        {
+            "platform": platform.slug,
+            "basis": notice.basis,
+            "channel": channel,
+            "items": len(items),
+            "escalation_of": origin.pk,
+        },
+    )
+    return notice
+
+
+def _escalation_propose(notice: Notice, still_up: list[ReportedItem]) -> list[Escalation]:
+    rung = _next_rung(notice)
+    if rung is None:
+        return []
+    sent = notice.sent_at.strftime("%Y-%m-%d %H:%M UTC") if notice.sent_at else "-"
+    ticket = f" (ticket {notice.platform_ticket})" if notice.platform_ticket else ""
+    with translation.override(settings.NOTICES_LANGUAGE):
+        earlier = _(
+            "We sent a notice about these links on %(sent)s%(ticket)s. The deadline passed and they are still online."
+        ) % {"sent": sent, "ticket": ticket}
+    rows: list[tuple[str, Platform | None, str, str, str, str]] = []  # target, platform, details, note, link, packet
+    if rung == EscalationRung.FOLLOW_UP:
+        rows.append((notice.platform.slug, notice.platform, earlier, "", "", ""))
+    elif rung == EscalationRung.HOSTING_PROVIDER:
+        note = _(
+            "The hosting provider is not looked up yet (RDAP is still to be built): this draft goes to the "
+            "platform's own abuse contact. Find the host of the site and write to its abuse address as well."
+        )
+        rows.append((f"host:{notice.platform.slug}", notice.platform, earlier, note, "", ""))
+    elif rung == EscalationRung.SEARCH_DEINDEX:
+        for engine in Platform.objects.filter(slug__in=SEARCH_ENGINES, is_active=True).order_by("slug"):
+            rows.append((engine.slug, engine, earlier, "", "", ""))
+    else:
+        notices = list(notice.case.notices.select_related("platform").order_by("sent_at", "id"))
+        for regulator in packets.regulators_for(notice.case):
+            packet = packets.regulator_packet(notice.case, regulator, notices)
+            rows.append((regulator.code, None, "", regulator.name, regulator.link, packet))
+    created: list[Escalation] = []
+    for target, platform, details, note, link, packet in rows:
+        if Escalation.objects.filter(notice=notice, rung=rung, target=target).exists():
+            continue
+        draft = _escalation_draft(notice, still_up, platform, details) if platform is not None else None
+        created.append(
+            Escalation.objects.create(
+                notice=notice, rung=rung, target=target, draft_notice=draft, note=note, link=link, packet=packet
+            )
+        )
+    return created
+
+
+@transaction.atomic
+def escalation_decide(*, actor: Actor, escalation: Escalation, accept: bool) -> Escalation:
+    """The advocate takes up a proposed step (then completes and sends its draft) or sets it aside."""
+    if actor.kind != ActorKind.STAFF:
+        raise Conflict(_("Only an advocate can decide on a next step."))
+    escalation = Escalation.objects.select_for_update(of=("self",)).select_related("notice__case").get(pk=escalation.pk)
+    if escalation.status != EscalationStatus.PROPOSED:
+        raise Conflict(_("This step was already decided."))
+    escalation.status = EscalationStatus.ACCEPTED if accept else EscalationStatus.DISMISSED
+    escalation.decided_at = timezone.now()
+    escalation.decided_by_id = actor.user_id
+    escalation.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
+    _audit(
+        actor,
+        escalation.notice,
+        "notice.escalation_decided",
+        {"escalation_id": escalation.pk, "status": escalation.status},
+    )
+    return escalation
+
+
+# ---------------------------------------------------------------------------------------------------
+# Case report
+
+
+def case_report_render(*, actor: Actor, case: Case) -> bytes:
+    """The case report as PDF for police or a court; its download is recorded on the timeline."""
+    from takedown.notices.report import case_report_html, case_report_pdf
+
+    pdf = case_report_pdf(case_report_html(case))
+    if pdf is None:
+        raise Conflict(_("PDF is not available on this server."))
+    audit_record(
+        actor=actor,
+        action="case.report_downloaded",
+        subject_type="case",
+        subject_id=case.pk,
+        organization_id=case.organization_id,
+    )
+    return pdf

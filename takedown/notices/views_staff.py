@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from takedown.cases.access import access_case
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.notices import services
-from takedown.notices.access import access_notice
+from takedown.notices.access import access_escalation, access_notice
 from takedown.notices.bases import basis_get, select_bases
-from takedown.notices.forms import NoticeDraftForm, NoticeEditForm
-from takedown.notices.models import Notice
+from takedown.notices.forms import EscalationDecisionForm, FormSubmittedForm, NoticeDraftForm, NoticeEditForm
+from takedown.notices.models import Notice, NoticeChannel
+from takedown.notices.packets import form_packet
 from takedown.notices.rendering import notice_pdf, render_notice
 from takedown.notices.selectors import case_notices
 from takedown.notices.validation import notice_validate
@@ -64,6 +65,10 @@ def _detail(
             "rendered": rendered,
             "missing": [] if notice.is_frozen else notice_validate(notice),
             "choices": select_bases(notice.case, notice.platform, include_opt_in=True),
+            "attempts": list(notice.delivery_attempts.all()),
+            "escalations": list(notice.escalations.select_related("draft_notice__platform")),
+            "escalated_from": getattr(notice, "escalated_from", None),
+            "sendable": notice.channel != NoticeChannel.FORM and notice.status in {"approved", "delivery_failed"},
             "edit_form": edit_form
             or NoticeEditForm(
                 initial={
@@ -123,4 +128,86 @@ def notice_pdf_download(request: StaffRequest, case_id: int, notice_id: int) -> 
         return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}.pdf"'
+    return response
+
+
+@require_POST
+@staff_required
+def notice_send(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    try:
+        services.notice_send(actor=request.actor, notice=notice)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Notice queued for delivery. Each attempt is listed below."))
+    return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+
+
+def _packet(request: StaffRequest, notice: Notice, form: FormSubmittedForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "staff/notices/packet.html",
+        {"case": notice.case, "notice": notice, "packet": form_packet(notice), "form": form},
+        status=status,
+    )
+
+
+@require_GET
+@staff_required
+def notice_packet(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    return _packet(request, notice, FormSubmittedForm())
+
+
+@require_POST
+@staff_required
+def notice_submitted(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    form = FormSubmittedForm(request.POST)
+    if form.is_valid():
+        try:
+            services.notice_mark_submitted(
+                actor=request.actor, notice=notice, platform_ticket=form.cleaned_data["platform_ticket"]
+            )
+        except (InvalidInput, Conflict) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Recorded as submitted. The platform's deadline runs from now."))
+            return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+    return _packet(request, notice, form, status=400)
+
+
+@require_POST
+@staff_required
+def escalation_decide(request: StaffRequest, case_id: int, escalation_id: int) -> HttpResponse:
+    _case, escalation = access_escalation(request.actor, case_id, escalation_id)
+    form = EscalationDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to take this step."))
+    else:
+        try:
+            services.escalation_decide(
+                actor=request.actor, escalation=escalation, accept=form.cleaned_data["decision"] == "accept"
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    if escalation.draft_notice_id and form.is_valid() and form.cleaned_data["decision"] == "accept":
+        return redirect("staff_cases:notice", case_id=case_id, notice_id=escalation.draft_notice_id)
+    return redirect("staff_cases:notice", case_id=case_id, notice_id=escalation.notice_id)
+
+
+@require_GET
+@staff_required
+def case_report(request: StaffRequest, case_id: int) -> HttpResponse:
+    case = access_case(request.actor, case_id)
+    try:
+        pdf = services.case_report_render(actor=request.actor, case=case)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("staff_cases:detail", case_id=case.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-report-{case.reference}.pdf"'
     return response

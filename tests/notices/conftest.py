@@ -13,9 +13,11 @@ from django.conf import settings
 from takedown.cases import services as case_services
 from takedown.cases.models import Case, ContactPreference, ContentKind
 from takedown.core.access import Actor
-from takedown.notices.services import platforms_load
+from takedown.notices.models import ChannelKind, Notice, Platform, PlatformChannel, PlatformDomain
+from takedown.notices.services import notice_approve, notice_draft, platforms_load
 from takedown.organizations.models import Organization
 from tests.cases.conftest import org_a, org_b  # noqa: F401 - fixtures shared with the case tests
+from tests.notices.servers import receiver, smtp_server  # noqa: F401 - local SMTP and webhook receivers
 
 SURVIVOR = Actor(kind="survivor")
 
@@ -57,3 +59,22 @@ def open_case(
         representative=representative,
         bundle=case_services.parse_bundle(bundle) if bundle else None,
     ).case
+
+
+ORG_NOTICE_EMAIL = "notices@helpline.example.org"
+
+
+def webhook_platform(url: str, secret: str) -> Platform:
+    """A platform reached by signed webhook (the registry lists no partner API yet)."""
+    platform = Platform.objects.create(
+        slug="hashmatch-video", name="HashMatch Video", serves=["EU", "US"], supported_bases=["eu_dsa"]
+    )
+    PlatformDomain.objects.create(platform=platform, domain="hashmatch.example")
+    PlatformChannel.objects.create(platform=platform, kind=ChannelKind.API, address=url, webhook_secret=secret)
+    return platform
+
+
+def approved_notice(case: Case, basis: str | None = None) -> Notice:
+    staff = Actor(kind="staff", mfa_verified=True)
+    notice = notice_draft(actor=staff, case=case, items=list(case.items.all()), basis_code=basis)
+    return notice_approve(actor=staff, notice=notice)
