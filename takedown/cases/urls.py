@@ -18,4 +18,5 @@ urlpatterns = [
     path("case/hashes/", views.add_hashes, name="add_hashes"),
     path("case/contact/", views.change_contact, name="contact"),
     path("case/withdraw/", views.withdraw, name="withdraw"),
+    path("case/requests/<int:notice_id>/approve/", views.approve_notice, name="approve_notice"),
 ]

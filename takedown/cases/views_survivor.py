@@ -27,7 +27,7 @@ from takedown.cases.forms import (
 )
 from takedown.cases.selectors import case_survivor_summary
 from takedown.core.access import Actor
-from takedown.core.errors import InvalidInput, NotFound, RateLimited
+from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from takedown.core.models import ActorKind
 
 NEW_CASE_SESSION_KEY = "new_case_credentials"
@@ -155,8 +155,16 @@ def _survivor_case_or_sign_in(request: HttpRequest) -> tuple[Actor, Any] | None:
 
 
 def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200, **forms: Any) -> HttpResponse:
+    from takedown.notices.models import NoticeStatus
+    from takedown.notices.rendering import notice_context, render_context
+
+    pending = [
+        (notice, render_context(notice_context(notice)).text)
+        for notice in case.notices.filter(status=NoticeStatus.READY).select_related("platform", "case")
+    ]
     context = {
         "summary": case_survivor_summary(case=case),
+        "pending_notices": pending,
         "urls_form": forms.get("urls_form") or AddUrlsForm(),
         "hashes_form": forms.get("hashes_form") or AddHashesForm(),
         "contact_form": forms.get("contact_form")
@@ -239,6 +247,26 @@ def change_contact(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your contact preference is saved."))
             return redirect("cases:home")
     return _case_page(request, actor, case, status=400, contact_form=form)
+
+
+@require_POST
+def approve_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """The survivor approves a removal request an advocate prepared for them."""
+    from takedown.notices.access import access_notice
+    from takedown.notices.services import notice_approve
+
+    found = _survivor_case_or_sign_in(request)
+    if found is None:
+        return redirect("cases:sign_in")
+    actor, case = found
+    _case, notice = access_notice(actor, case.pk, notice_id)
+    try:
+        notice_approve(actor=actor, notice=notice)
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you. Your advocate will send this request now."))
+    return redirect("cases:home")
 
 
 @require_http_methods(["GET", "POST"])

@@ -431,12 +431,17 @@ def notice_mark_ready(*, actor: Actor, notice: Notice) -> Notice:
 def notice_approve(*, actor: Actor, notice: Notice) -> Notice:
     """A person approves the notice (a draft passes through ready). Approval fixes its elements.
 
-    Only staff approve: DESIGN section 3 allows automatic approval only for hash matches the
-    survivor pre-approved, which is a later issue and will have its own service.
+    The person is an advocate of the case's organisation or the survivor of the case, signed in
+    with reference and PIN (DESIGN: approval is automatic only for hash matches the survivor
+    pre-approved, which is a later step with its own service). A survivor approves only notices
+    an advocate has marked ready, so they always read the final text.
     """
-    if actor.kind != ActorKind.STAFF:
-        raise Conflict(_("Only an advocate can approve a notice."))
     notice = _locked(notice)
+    if actor.kind == ActorKind.SURVIVOR:
+        if actor.case_id != notice.case_id or notice.status != NoticeStatus.READY:
+            raise Conflict(_("This request cannot be approved now."))
+    elif actor.kind != ActorKind.STAFF:
+        raise Conflict(_("Only an advocate or the survivor can approve a notice."))
     if notice.status == NoticeStatus.DRAFT:
         _transition(notice, NoticeStatus.READY)
     _transition(notice, NoticeStatus.APPROVED)
