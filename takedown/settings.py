@@ -218,6 +218,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # interval x throttle seconds. Kombu's defaults give 100 s.
     "unacked_restore_interval": _env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": _env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # A worker killed during its own sweep leaves the sweep's lock behind until it expires;
+    # no other worker restores anything meanwhile.
+    "unacked_mutex_expire": _env_int("CELERY_UNACKED_MUTEX_EXPIRE", 300),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Each queue has its own direct exchange and routing key; a bare Queue(name) would bind every

@@ -102,6 +102,8 @@ def start_worker(broker_url: str, tmp_path: Path) -> Iterator[Callable[..., subp
             "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            # A worker the test kills may die holding the sweep lock; let it expire quickly.
+            "CELERY_UNACKED_MUTEX_EXPIRE": "3",
             "TEST_SIGNAL_REDIS_URL": broker_url.rsplit("/", 1)[0] + "/13",
             **(env or {}),
         }
