@@ -385,7 +385,7 @@ def score(results: list[PhotoResult], registered_labels: tuple[str, ...]) -> tup
         matched_self = np.zeros(n, dtype=bool)
         np.logical_or.at(matched_self, qo, (hit & same).any(axis=1))
         # PDQ cannot vouch for a featureless picture; the 64-bit hashes back it up.
-        fallback = (np.diag(d_ph) <= PHASH_T) | (np.diag(d_dh) <= DHASH_T)
+        fallback = (np.diag(d_ph) <= PHASH_T) & (np.diag(d_dh) <= DHASH_T)  # both must agree
         cross = hit & ~same
         pairs = {(int(a), int(b)) for a, b in zip(qo[np.nonzero(cross)[0]], owner[np.nonzero(cross)[1]], strict=True)}
         # Crop-search windows, each compared only with the registered crop it stands for (as the
@@ -395,7 +395,7 @@ def score(results: list[PhotoResult], registered_labels: tuple[str, ...]) -> tup
         pairs |= window_pairs
         combined = matched_self | fallback
         fb_pairs = {
-            (int(a), int(b)) for a, b in zip(*np.nonzero(((d_ph <= PHASH_T) | (d_dh <= DHASH_T)) & ~eye), strict=True)
+            (int(a), int(b)) for a, b in zip(*np.nonzero(((d_ph <= PHASH_T) & (d_dh <= DHASH_T)) & ~eye), strict=True)
         }
         fm_edit = len(pairs | fb_pairs)
         fm_combined += fm_edit

@@ -96,9 +96,9 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
 
     Exact digests first, then PDQ over every (registered variant, found view) pair with both
     hashes trusted (a crop-search window only against the registered crop it stands for), then
-    pHash/dHash between originals. Videos (frame hashes on both sides) are compared as bags of
-    frames (vPDQ). Returns the closest miss when nothing matches and None
-    when the two share no comparable signal.
+    pHash and dHash between originals, which must both agree. Videos (frame hashes on both
+    sides) are compared as bags of frames (vPDQ). Returns the closest miss when nothing matches
+    and None when the two share no comparable signal.
     """
     reg_frames = [h for h in registered if h.variant == FRAME]
     found_frames = [h for h in found if h.variant.startswith(FRAME)]
@@ -119,7 +119,7 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
             f"{result.target_match_percent:.0f}% of the registered video's frames match"
         )
         return Match(result.matched, "pdq", 100 - round(result.query_match_percent), FRAME, label, detail)
-    for signal in ("pdq", "phash", "dhash"):
+    for signal in ("pdq",):
         threshold = SIGNAL_TYPES[signal].default_threshold
         regs = [r for r in registered if r.signal == signal and _trusted(r) and r.variant != FRAME]
         founds = [f for f in found if f.signal == signal and _trusted(f) and not f.variant.startswith(FRAME)]
@@ -138,7 +138,32 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
                     best = candidate
         if best is not None and best.matched:
             return best
+    fallback = _sixty_four_bit_match(registered, found)
+    if fallback is not None and (fallback.matched or best is None):
+        return fallback
     return best
+
+
+def _sixty_four_bit_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | None:
+    """pHash and dHash of the originals, counted as a match only when both agree.
+
+    Alone, either 64-bit hash matched unrelated official portraits in the shared photos
+    (distance 4 between different people in front of the same flag), so one is never enough:
+    docs/benchmarks/robustness.md measures the pair rule at zero false matches.
+    """
+
+    def original(hashes: Sequence[Hash], signal: str) -> str | None:
+        return next((h.value for h in hashes if h.signal == signal and h.variant in {ORIGINAL, "found"}), None)
+
+    distances = {}
+    for signal in ("phash", "dhash"):
+        r, f = original(registered, signal), original(found, signal)
+        if r is None or f is None:
+            return None
+        distances[signal] = hamming_hex(r, f)
+    matched = all(d <= SIGNAL_TYPES[s].default_threshold for s, d in distances.items())
+    detail = f"pHash distance {distances['phash']} and dHash distance {distances['dhash']}"
+    return Match(matched, "phash", distances["phash"], ORIGINAL, "found", detail)
 
 
 def found_frames_variant(found: Sequence[Hash], variant: str) -> list[Hash]:

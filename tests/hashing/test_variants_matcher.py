@@ -147,3 +147,17 @@ def test_low_quality_pdq_is_not_trusted() -> None:
     match = best_match(registered, found_image_hashes(flat))
     assert match is not None
     assert match.signal != "pdq"
+
+
+def test_one_64_bit_hash_alone_never_makes_a_match() -> None:
+    """Two different official portraits share a pHash within 4 bits; PDQ and dHash disagree."""
+    from pathlib import Path
+
+    from takedown.hashing.matcher import best_match, hash_found
+    from takedown.hashing.media import hash_file
+
+    portraits = Path(__file__).resolve().parents[3] / "shared/data/photos/us_congress_2015"
+    registered = hash_file(portraits / "B001244.jpg").hashes
+    found = hash_found((portraits / "M001185.jpg").read_bytes()).hashes
+    match = best_match(list(registered), list(found))
+    assert match is not None and not match.matched
