@@ -6,6 +6,8 @@ in the browser (static/hashing/) and only the bundle is posted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -25,6 +27,7 @@ from takedown.cases.forms import (
     SignInForm,
     WithdrawForm,
 )
+from takedown.cases.models import Case
 from takedown.cases.selectors import case_survivor_summary
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
@@ -143,15 +146,35 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-def _survivor_case_or_sign_in(request: HttpRequest) -> tuple[Actor, Any] | None:
-    actor = survivor_actor(request)
-    if actor is None:
-        return None
-    try:
-        return actor, access_case(actor, actor.case_id)
-    except NotFound:
-        survivor_sign_out(request)
-        return None
+class SurvivorRequest(HttpRequest):
+    """A request that passed `survivor_required`: the signed-in survivor and their case."""
+
+    actor: Actor
+    case: Case
+
+
+def survivor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The survivor pages' chokepoint: a live reference + PIN session, and its case.
+
+    Anyone else (or a session gone idle, or a case deleted meanwhile) is sent to sign in; the
+    case is reached only through `access_case`, like every other access to a case.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        actor = survivor_actor(request)
+        if actor is None:
+            return redirect("cases:sign_in")
+        try:
+            case = access_case(actor, actor.case_id)
+        except NotFound:
+            survivor_sign_out(request)
+            return redirect("cases:sign_in")
+        request.actor = actor  # type: ignore[attr-defined]
+        request.case = case  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200, **forms: Any) -> HttpResponse:
@@ -178,19 +201,15 @@ def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200,
     return render(request, "cases/home.html", context, status=status)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    return _case_page(request, *found)
+@survivor_required
+def home(request: SurvivorRequest) -> HttpResponse:
+    return _case_page(request, request.actor, request.case)
 
 
 @require_POST
-def add_urls(request: HttpRequest) -> HttpResponse:
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    actor, case = found
+@survivor_required
+def add_urls(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
     form = AddUrlsForm(request.POST)
     if form.is_valid():
         try:
@@ -207,11 +226,9 @@ def add_urls(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def add_hashes(request: HttpRequest) -> HttpResponse:
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    actor, case = found
+@survivor_required
+def add_hashes(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
     form = AddHashesForm(request.POST)
     if form.is_valid():
         try:
@@ -227,11 +244,9 @@ def add_hashes(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def change_contact(request: HttpRequest) -> HttpResponse:
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    actor, case = found
+@survivor_required
+def change_contact(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
@@ -250,15 +265,13 @@ def change_contact(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def approve_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
+@survivor_required
+def approve_notice(request: SurvivorRequest, notice_id: int) -> HttpResponse:
     """The survivor approves a removal request an advocate prepared for them."""
     from takedown.notices.access import access_notice
     from takedown.notices.services import notice_approve
 
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    actor, case = found
+    actor, case = request.actor, request.case
     _case, notice = access_notice(actor, case.pk, notice_id)
     try:
         notice_approve(actor=actor, notice=notice)
@@ -270,11 +283,9 @@ def approve_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def withdraw(request: HttpRequest) -> HttpResponse:
-    found = _survivor_case_or_sign_in(request)
-    if found is None:
-        return redirect("cases:sign_in")
-    actor, case = found
+@survivor_required
+def withdraw(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.case_withdraw_and_delete(actor=actor, case=case)
