@@ -188,6 +188,9 @@ def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200,
     context = {
         "summary": case_survivor_summary(case=case),
         "pending_notices": pending,
+        "notices": case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
+        .select_related("platform")
+        .order_by("-updated_at"),
         "urls_form": forms.get("urls_form") or AddUrlsForm(),
         "hashes_form": forms.get("hashes_form") or AddHashesForm(),
         "contact_form": forms.get("contact_form")

@@ -72,3 +72,15 @@ def test_survivor_cannot_approve_a_draft_or_another_cases_request(registry: None
     assert Notice.objects.get(pk=foreign.pk).status == NoticeStatus.READY
     assert Client().post(f"/case/requests/{foreign.pk}/approve/").status_code == 302  # anonymous: sign in
     assert Notice.objects.get(pk=foreign.pk).status == NoticeStatus.READY
+
+
+def test_survivor_sees_where_sent_requests_stand(registry: None) -> None:
+    from takedown.notices.services import notice_approve, notice_mark_sent
+
+    case = open_case(organization=helpline())  # type: ignore[arg-type]
+    staff = Actor(kind="staff", mfa_verified=True)
+    notice = notice_approve(actor=staff, notice=ready_notice(case.pk))
+    notice_mark_sent(actor=staff, notice=notice)
+    client, _ref = survivor_client(case.pk)
+    page = client.get("/case/").content.decode()
+    assert "Removal requests made for you" in page and "X (Twitter)" in page and "Sent" in page
