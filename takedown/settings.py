@@ -451,3 +451,8 @@ NOTICES_WEBHOOK_READ_TIMEOUT = _env_int("NOTICES_WEBHOOK_READ_TIMEOUT", 30)
 NOTICES_RETRY_BASE_SECONDS = float(os.environ.get("NOTICES_RETRY_BASE_SECONDS", "30"))
 # After a deadline passes, how long the re-check may take before escalation is proposed anyway.
 NOTICES_RECHECK_WAIT_MINUTES = _env_int("NOTICES_RECHECK_WAIT_MINUTES", 60)
+# Unknown hosts: the RDAP server asked who holds a site's address (its `/ip/<address>` endpoint,
+# RFC 9083), e.g. https://rdap.org or a registry's base URL, and how long to wait for it.
+# Empty: no lookup (the advocate finds the host by hand); Cloudflare's ranges are checked anyway.
+NOTICES_RDAP_URL = os.environ.get("NOTICES_RDAP_URL", "").strip()
+NOTICES_RDAP_TIMEOUT = _env_int("NOTICES_RDAP_TIMEOUT", 10)

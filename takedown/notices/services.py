@@ -8,6 +8,7 @@ the basis's clock; the case's `next_deadline_at` is kept equal to its earliest o
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,8 +16,9 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Model, Q
+from django.db.models import F, Min, Model, Q
 from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from takedown.cases.digests import keyed_digest
@@ -28,8 +30,9 @@ from takedown.core.models import ActorKind
 from takedown.fetching.domains import normalise_host
 from takedown.matching.models import CheckState, CheckTrigger, ItemCheck
 from takedown.notices import bases as b
-from takedown.notices import delivery, packets
+from takedown.notices import delivery, hosting, packets
 from takedown.notices.delivery import TransportResult
+from takedown.notices.hosting import HostingProvider
 from takedown.notices.models import (
     OPEN_STATUSES,
     RUNG_ORDER,
@@ -305,14 +308,169 @@ def _choose_channel(platform: Platform, basis_code: str) -> tuple[str, str]:
     return NoticeChannel.FORM, ""
 
 
-def _platform_of(items: Sequence[ReportedItem]) -> Platform:
+# ---------------------------------------------------------------------------------------------------
+# Unknown hosts: the hosting provider
+
+# The bases a notice to a hosting provider found by RDAP may use. The EU DSA's notice-and-action
+# duty (Art. 16) is written for hosting services; India's IT Rules bind every intermediary, web
+# hosts included (IT Act s. 2(1)(w)); every host has an acceptable-use policy. The TAKE IT DOWN
+# Act and the UK OSA reach services that publish user content (a "covered platform", a
+# user-to-user service), which a plain web host usually is not, so they are left out: the advocate
+# can still send under the platform's policy, and the registry can list a host with more.
+HOSTING_BASES = [b.EU_DSA, b.IN_IT_RULES, b.PLATFORM_POLICY]
+CLOUDFLARE_SLUG = "cloudflare"
+
+
+@dataclass(frozen=True)
+class HostingRoute:
+    """Where notices about a site go when the registry does not know its host, and how that was found.
+
+    `source` is "cloudflare_ranges" (the address is Cloudflare's), "rdap" (a provider was found) or
+    "" (nothing found: `reason` is a code, `detail` says it in words).
+    """
+
+    source: str
+    provider: HostingProvider | None = None
+    reason: str = ""
+    detail: str = ""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.source)
+
+    def audit_data(self) -> dict[str, Any]:
+        """What is recorded: who was found and how; never the address, the site or the survivor."""
+        return {
+            "source": self.source or None,
+            "provider": self.provider.name if self.provider else ("Cloudflare" if self.source else None),
+            "rdap_server": settings.NOTICES_RDAP_URL if self.source == "rdap" else None,
+            "reason": self.reason or None,
+        }
+
+
+def _last_address(item: ReportedItem) -> str | None:
+    """The address the item was last served from: the latest check that recorded one.
+
+    A failed re-check records no address, but where the content was last seen is still the best
+    lead to its host.
+    """
+    check = ItemCheck.objects.filter(item=item, pinned_ip__isnull=False).order_by("-id").first()
+    return check.pinned_ip if check else None
+
+
+def hosting_route(*, address: str | None) -> HostingRoute:
+    """Cloudflare's ranges first, then the configured RDAP lookup. A network call; writes nothing."""
+    if not address:
+        return HostingRoute(
+            source="", reason="no_address", detail=_("No check has recorded the address the site is served from yet.")
+        )
+    if hosting.is_cloudflare(address):
+        return HostingRoute(source="cloudflare_ranges")
+    lookup = hosting.hosting_lookup()
+    if lookup is None:
+        return HostingRoute(
+            source="", reason="disabled", detail=_("Hosting provider lookups are not configured on this server.")
+        )
+    answer = hosting.explain(lookup, address)
+    if answer.provider is None:
+        return HostingRoute(source="", reason=answer.reason, detail=answer.detail)
+    return HostingRoute(source="rdap", provider=answer.provider)
+
+
+def _hosting_slug(provider: HostingProvider) -> str:
+    """ "host-<handle>": stable across lookups, so the provider's platform is found again and reused."""
+    tail = slugify(provider.handle) or hashlib.sha256(provider.handle.encode()).hexdigest()[:16]
+    return ("host-" + tail)[:64].rstrip("-")
+
+
+def _hosting_platform(actor: Actor, route: HostingRoute) -> Platform | None:
+    """The platform notices to this host go to: Cloudflare's, or one created (or reused) for the provider.
+
+    A provider's platform is made like an admin-made one (no data version, so the registry
+    loader leaves it alone) with an email channel to the abuse address RDAP named; if RDAP later
+    names another address, it is added as the preferred channel and the old one kept.
+    """
+    if route.source == "cloudflare_ranges":
+        return Platform.objects.filter(slug=CLOUDFLARE_SLUG, is_active=True).first()
+    provider = route.provider
+    if provider is None:
+        return None
+    platform, created = Platform.objects.get_or_create(
+        slug=_hosting_slug(provider),
+        defaults={
+            "name": provider.name,
+            "serves": list(Jurisdiction.values),
+            "supported_bases": list(HOSTING_BASES),
+            "confidence": "rdap",
+            "source_url": provider.source_url,
+            "notes": f"Hosting provider found by RDAP; network {provider.network}.",
+        },
+    )
+    if not platform.is_active:
+        return None
+    channel, channel_created = PlatformChannel.objects.get_or_create(
+        platform=platform, kind=ChannelKind.EMAIL, address=provider.abuse_email, defaults={"position": 0}
+    )
+    if channel_created and not created:
+        platform.channels.exclude(pk=channel.pk).update(position=F("position") + 1)
+    if created:
+        audit_record(
+            actor=actor,
+            action="platform.hosting_created",
+            subject_type="platform",
+            subject_id=platform.pk,
+            data={"slug": platform.slug, "provider": provider.name, "source": "rdap"},
+        )
+    return platform
+
+
+def _record_lookup(actor: Actor, case: Case, route: HostingRoute, purpose: str) -> None:
+    audit_record(
+        actor=actor,
+        action="notice.hosting_looked_up",
+        subject_type="case",
+        subject_id=case.pk,
+        organization_id=case.organization_id,
+        data={"purpose": purpose, **route.audit_data()},
+    )
+
+
+def _hosting_routes(actor: Actor, case: Case, items: Sequence[ReportedItem]) -> dict[int, HostingRoute]:
+    """The hosting route of each item on a host the registry does not know (one lookup per address).
+
+    Runs before the drafting transaction (RDAP is a network call and must not hold the case's
+    lock); each lookup is recorded in its own transaction, so a lookup that found nothing stays on
+    the timeline even though the draft is then refused.
+    """
+    routes: dict[int, HostingRoute] = {}
+    by_address: dict[str | None, HostingRoute] = {}
+    for item in items:
+        if platform_for_host(item.host) is not None:
+            continue
+        address = _last_address(item)
+        if address not in by_address:
+            by_address[address] = hosting_route(address=address)
+            with transaction.atomic():
+                _record_lookup(actor, case, by_address[address], "draft")
+        routes[item.pk] = by_address[address]
+    return routes
+
+
+def _platform_of(actor: Actor, items: Sequence[ReportedItem], routes: Mapping[int, HostingRoute]) -> Platform:
     platforms: dict[int, Platform] = {}
     for item in items:
         platform = platform_for_host(item.host)
+        route = routes.get(item.pk)
+        if platform is None and route is not None and route.found:
+            platform = _hosting_platform(actor, route)
         if platform is None:
+            reason = route.detail if route is not None and route.detail else _("It is not in the registry.")
             raise InvalidInput(
-                _("We do not know which platform runs %(host)s yet. Add it to the platform registry first.")
-                % {"host": item.host}
+                _(
+                    "We do not know which platform runs %(host)s, and its hosting provider was not found: "
+                    "%(reason)s Add it to the platform registry first."
+                )
+                % {"host": item.host, "reason": reason}
             )
         platforms[platform.pk] = platform
     if len(platforms) > 1:
@@ -323,15 +481,30 @@ def _platform_of(items: Sequence[ReportedItem]) -> Platform:
     return next(iter(platforms.values()))
 
 
-@transaction.atomic
 def notice_draft(*, actor: Actor, case: Case, items: Sequence[ReportedItem], basis_code: str | None = None) -> Notice:
     """Draft a notice for some of a case's items, all on one platform.
 
-    The platform comes from the items' hosts (registry domains); the basis is `basis_code` if it
+    The platform comes from the items' hosts (registry domains); for a host the registry does not
+    know, from the address the site was served from (Cloudflare, or the provider RDAP names; the
+    lookup runs first, outside the transaction). The basis is `basis_code` if it
     applies, else the best of `select_bases`. DMCA is used only when asked for by code (opt-in).
     The draft is rendered and validated at once; what is missing is recorded (by code) and shown
     to the advocate, who can complete it before approval.
     """
+    ours = bool(items) and case.is_active and all(i.case_id == case.pk for i in items)
+    routes = _hosting_routes(actor, case, items) if ours else {}  # else refused below, without a lookup
+    return _notice_draft(actor=actor, case=case, items=items, basis_code=basis_code, routes=routes)
+
+
+@transaction.atomic
+def _notice_draft(
+    *,
+    actor: Actor,
+    case: Case,
+    items: Sequence[ReportedItem],
+    basis_code: str | None,
+    routes: Mapping[int, HostingRoute],
+) -> Notice:
     case = Case.objects.select_for_update(of=("self",)).select_related("organization").get(pk=case.pk)
     if not case.is_active:
         raise Conflict(_("This case is closed. No notice can be drafted."))
@@ -339,7 +512,8 @@ def notice_draft(*, actor: Actor, case: Case, items: Sequence[ReportedItem], bas
         raise InvalidInput(_("Choose at least one link for the notice."))
     if any(item.case_id != case.pk for item in items):
         raise InvalidInput(_("A notice covers links of its own case only."))
-    platform = _platform_of(items)
+    platform = _platform_of(actor, items, routes)
+    hosted = next((r for r in routes.values() if r.found), None)
     choices = b.select_bases(case, platform, include_opt_in=basis_code is not None)
     if basis_code is None:
         choice = choices[0]
@@ -374,6 +548,7 @@ def notice_draft(*, actor: Actor, case: Case, items: Sequence[ReportedItem], bas
             "channel": channel,
             "items": len(items),
             "missing": [m.code for m in missing],
+            **({"hosting": hosted.audit_data()} if hosted else {}),
         },
     )
     return notice
@@ -814,14 +989,27 @@ def notice_deadline_recheck(*, notice_id: int, now: datetime) -> None:
     _audit(Actor.system(), notice, "notice.overdue", {"rechecks": len(items)})
 
 
-@transaction.atomic
 def notice_deadline_review(*, notice_id: int, now: datetime) -> bool:
     """Decide an overdue notice once its re-check is in: content gone, or propose the next rung.
 
     A check still running is waited for up to NOTICES_RECHECK_WAIT_MINUTES; after that (or when
     the check could not reach the page) the content counts as still up, because a platform that
-    let its deadline pass should not gain time from a slow or blocked check.
+    let its deadline pass should not gain time from a slow or blocked check. When the next rung
+    is the hosting provider, it is looked up first, outside the transaction (a network call).
     """
+    route: HostingRoute | None = None
+    notice = Notice.objects.filter(pk=notice_id).first()
+    pending = notice is not None and notice.deadline_reviewed_at is None
+    if notice is not None and pending and _next_rung(notice) == EscalationRung.HOSTING_PROVIDER:
+        up = [i for i in notice.items.all() if i.status in _STILL_UP]
+        addresses = [a for a in (_last_address(i) for i in up) if a]
+        if up:
+            route = hosting_route(address=addresses[0] if addresses else None)
+    return _notice_deadline_review(notice_id=notice_id, now=now, route=route)
+
+
+@transaction.atomic
+def _notice_deadline_review(*, notice_id: int, now: datetime, route: HostingRoute | None) -> bool:
     notice = (
         Notice.objects.select_for_update(of=("self",))
         .select_related("case__organization", "platform")
@@ -840,7 +1028,7 @@ def notice_deadline_review(*, notice_id: int, now: datetime) -> bool:
     if not still_up:
         _audit(Actor.system(), notice, "notice.deadline_content_gone", {"items": len(items)})
         return True
-    proposed = _escalation_propose(notice, still_up)
+    proposed = _escalation_propose(notice, still_up, route)
     _audit(
         Actor.system(),
         notice,
@@ -892,7 +1080,26 @@ def _escalation_draft(origin: Notice, items: list[ReportedItem], platform: Platf
     return notice
 
 
-def _escalation_propose(notice: Notice, still_up: list[ReportedItem]) -> list[Escalation]:
+def _hosting_note(route: HostingRoute) -> str:
+    if route.source == "cloudflare_ranges":
+        return _(
+            "The site is behind Cloudflare (its address is in Cloudflare's published ranges). Cloudflare does not "
+            "host the content: its abuse form (category NCSEI) forwards the report to the real host and tells you "
+            "who that is."
+        )
+    provider = route.provider
+    assert provider is not None
+    return _(
+        "Hosting provider found by RDAP: %(name)s (network %(network)s), abuse contact %(email)s. Source: %(source)s."
+    ) % {
+        "name": provider.name,
+        "network": provider.network or "-",
+        "email": provider.abuse_email,
+        "source": provider.source_url,
+    }
+
+
+def _escalation_propose(notice: Notice, still_up: list[ReportedItem], route: HostingRoute | None) -> list[Escalation]:
     rung = _next_rung(notice)
     if rung is None:
         return []
@@ -906,11 +1113,18 @@ def _escalation_propose(notice: Notice, still_up: list[ReportedItem]) -> list[Es
     if rung == EscalationRung.FOLLOW_UP:
         rows.append((notice.platform.slug, notice.platform, earlier, "", "", ""))
     elif rung == EscalationRung.HOSTING_PROVIDER:
-        note = _(
-            "The hosting provider is not looked up yet (RDAP is still to be built): this draft goes to the "
-            "platform's own abuse contact. Find the host of the site and write to its abuse address as well."
-        )
-        rows.append((f"host:{notice.platform.slug}", notice.platform, earlier, note, "", ""))
+        route = route or hosting_route(address=None)
+        _record_lookup(Actor.system(), notice.case, route, "escalation")
+        host = _hosting_platform(Actor.system(), route) if route.found else None
+        if host is not None:
+            rows.append((f"host:{host.slug}", host, earlier, _hosting_note(route), "", ""))
+        else:
+            note = _(
+                "The hosting provider was not found (%(reason)s): this draft goes to the platform's own abuse "
+                "contact. Find the host of the site (an RDAP or WHOIS lookup of its address) and write to its abuse "
+                "address as well."
+            ) % {"reason": route.detail or _("its platform is not active in the registry")}
+            rows.append((f"host:{notice.platform.slug}", notice.platform, earlier, note, "", ""))
     elif rung == EscalationRung.SEARCH_DEINDEX:
         for engine in Platform.objects.filter(slug__in=SEARCH_ENGINES, is_active=True).order_by("slug"):
             rows.append((engine.slug, engine, earlier, "", "", ""))

@@ -17,7 +17,7 @@ from takedown.notices.models import ChannelKind, Notice, Platform, PlatformChann
 from takedown.notices.services import notice_approve, notice_draft, platforms_load
 from takedown.organizations.models import Organization
 from tests.cases.conftest import org_a, org_b  # noqa: F401 - fixtures shared with the case tests
-from tests.notices.servers import receiver, smtp_server  # noqa: F401 - local SMTP and webhook receivers
+from tests.notices.servers import rdap_server, receiver, smtp_server  # noqa: F401 - local SMTP, webhook, RDAP
 
 SURVIVOR = Actor(kind="survivor")
 

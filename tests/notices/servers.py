@@ -110,3 +110,108 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# RDAP
+
+
+def rdap_network(
+    *,
+    name: str = "Example Hosting GmbH",
+    handle: str = "ORG-EH1-RIPE",
+    abuse_email: str | None = "abuse@example-hosting.test",
+    start: str = "5.9.0.0",
+    end: str = "5.9.255.255",
+) -> dict[str, Any]:
+    """An RFC 9083 IP network object shaped like the registries' (the abuse role nested in the org, as ARIN does)."""
+    abuse: list[dict[str, Any]] = []
+    if abuse_email is not None:
+        abuse.append(
+            {
+                "objectClassName": "entity",
+                "handle": "AR-EH1",
+                "roles": ["abuse"],
+                "vcardArray": [
+                    "vcard",
+                    [
+                        ["version", {}, "text", "4.0"],
+                        ["fn", {}, "text", "Abuse desk"],
+                        ["email", {}, "text", abuse_email],
+                    ],
+                ],
+            }
+        )
+    return {
+        "rdapConformance": ["rdap_level_0"],
+        "objectClassName": "ip network",
+        "handle": "5.9.0.0 - 5.9.255.255",
+        "startAddress": start,
+        "endAddress": end,
+        "ipVersion": "v4",
+        "name": "EXAMPLE-NET",
+        "entities": [
+            {
+                "objectClassName": "entity",
+                "handle": handle,
+                "roles": ["registrant"],
+                "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name]]],
+                "entities": abuse,
+            }
+        ],
+    }
+
+
+@dataclass
+class RdapServer:
+    """A local RDAP server: `/ip/<address>` answers from `records`, or as `mode` says (404, garbage, slow)."""
+
+    url: str = ""
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mode: str = "ok"  # ok, garbage, slow, error
+    delay: float = 0.0
+    queries: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def rdap_server() -> Iterator[RdapServer]:
+    state = RdapServer()
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.queries.append(self.path)
+            if state.mode == "slow":
+                release.wait(state.delay)
+            address = self.path.removeprefix("/ip/")
+            if state.mode == "garbage":
+                status, body, kind = 200, b"<html>not rdap", "text/html"
+            elif state.mode == "error":
+                status, body, kind = 500, b'{"errorCode": 500}', "application/rdap+json"
+            elif address in state.records:
+                status, body, kind = 200, json.dumps(state.records[address]).encode(), "application/rdap+json"
+            else:
+                status, body, kind = 404, b'{"errorCode": 404, "title": "Not Found"}', "application/rdap+json"
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up (timeout tests)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
