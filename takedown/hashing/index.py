@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self
@@ -33,30 +34,30 @@ class IndexMatch:
     id: int
 
 
-class SignalIndex:
-    """Interface shared by every index."""
+class SignalIndex(ABC):
+    """Interface shared by every index (the brute-force ones below; a scaled one later)."""
 
     kind: ClassVar[str]
 
-    def add(self, value: str, id_: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, value: str, id_: int) -> None: ...
 
     def add_many(self, entries: Iterable[tuple[str, int]]) -> None:
         for value, id_ in entries:
             self.add(value, id_)
 
-    def query(self, value: str, threshold: int | None = None) -> list[IndexMatch]:
-        raise NotImplementedError
+    @abstractmethod
+    def query(self, value: str, threshold: int | None = None) -> list[IndexMatch]: ...
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def __len__(self) -> int: ...
 
-    def serialise(self) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def serialise(self) -> bytes: ...
 
     @classmethod
-    def deserialise(cls, data: bytes) -> Self:
-        raise NotImplementedError
+    @abstractmethod
+    def deserialise(cls, data: bytes) -> Self: ...
 
 
 class HammingIndex(SignalIndex):
