@@ -38,9 +38,13 @@ def redis_base_url() -> str:
 
 @pytest.fixture
 def broker_url(redis_base_url: str) -> Iterator[str]:
-    """A Redis database of its own for the Celery broker, emptied before and after the test."""
+    """A Redis database of its own for the Celery broker, emptied before and after the test.
+
+    TAKEDOWN_TEST_BROKER_DB picks another database so two suites with worker tests can run side
+    by side on one Redis (they would otherwise consume each other's tasks).
+    """
     base = redis_base_url.rsplit("/", 1)[0]
-    url = f"{base}/14"
+    url = f"{base}/{int(os.environ.get('TAKEDOWN_TEST_BROKER_DB', '14'))}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
