@@ -123,3 +123,53 @@ class WithdrawForm(forms.Form):
         label=_("Yes, stop everything and delete my case, my hashes and my contact details."),
         error_messages={"required": _("Please tick the box to confirm.")},
     )
+
+
+class FaceMatchingForm(forms.Form):
+    """Turn face matching on and add face templates: a separate consent from hash sharing."""
+
+    consent = forms.BooleanField(
+        label=_(
+            "I agree that Takedown keeps face templates made from my ordinary photos and compares them "
+            "with faces found at the links in my case. I can turn this off at any time, and the "
+            "templates are then deleted."
+        ),
+        error_messages={"required": _("Please tick the box to agree, or leave face matching off.")},
+    )
+    bundle_file = forms.FileField(
+        label=_("The file the faces command made (takedown-faces.json)"),
+        required=False,
+        max_length=255,
+    )
+    bundle = forms.CharField(
+        label=_("Or paste its contents here"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    MAX_FILE_BYTES = 1024 * 1024
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("bundle_file")
+        if upload is not None:
+            if upload.size is not None and upload.size > self.MAX_FILE_BYTES:
+                raise forms.ValidationError(_("That file is too large for a face template file."))
+            try:
+                data["bundle"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(_("That is not a face template file.")) from None
+        if not (data.get("bundle") or "").strip():
+            raise forms.ValidationError(_("Choose the file the faces command made, or paste its contents."))
+        return data
+
+
+class FaceMatchingOffForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Yes, turn face matching off and delete my face templates."),
+        error_messages={"required": _("Please tick the box to confirm.")},
+    )
+
+
+class ReviewForm(forms.Form):
+    """A person's decision on a link the detectors flagged without a copy of a registered image."""
+
+    decision = forms.ChoiceField(choices=[("confirm", _("Yes, this shows me")), ("dismiss", _("No, this is not me"))])

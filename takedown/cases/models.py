@@ -140,6 +140,7 @@ class ItemStatus(models.TextChoices):
     LIVE = "live", _("Still online")
     NO_MATCH = "no_match", _("Checked: nothing matching found")
     UNREACHABLE = "unreachable", _("Could not be checked")
+    NEEDS_REVIEW = "needs_review", _("Possible match: waiting for a person to review it")
     REMOVED = "removed", _("Removed")
 
 
@@ -156,6 +157,10 @@ class ReportedItem(TimestampedModel):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a person (advocate or survivor) confirmed that a detector-only finding (a face that
+    # looks like the survivor's, no hash match) depicts the survivor. Detector scores never make
+    # an item "live" on their own; only this confirmation lets later checks treat it as such.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -163,6 +168,30 @@ class ReportedItem(TimestampedModel):
 
     def __str__(self) -> str:
         return f"item {self.pk} of case {self.case_id} on {self.host}"
+
+
+class FaceTemplate(models.Model):
+    """A face template: 128 numbers describing a face, computed from an ordinary portrait.
+
+    Templates are made on the survivor's or advocate's own machine (`python -m takedown.hashing
+    faces`), never from intimate images, and only stored while the case's separate face-matching
+    consent is on: withdrawing it deletes them. They are compared only with faces found at the
+    case's own reported links; they are never shared with platforms, the bank or the feed. The
+    vector is encrypted at rest: it is biometric data.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="face_templates")
+    template_id = models.CharField(max_length=32)  # the bundle's opaque random id
+    model = models.CharField(max_length=32)
+    vector = EncryptedJSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["case", "template_id"], name="facetemplate_unique_per_case")]
+
+    def __str__(self) -> str:
+        return f"face template {self.pk} of case {self.case_id}"
 
 
 class CaseNote(models.Model):

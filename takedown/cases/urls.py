@@ -17,6 +17,8 @@ urlpatterns = [
     path("case/links/", views.add_urls, name="add_urls"),
     path("case/hashes/", views.add_hashes, name="add_hashes"),
     path("case/contact/", views.change_contact, name="contact"),
+    path("case/faces/", views.faces, name="faces"),
+    path("case/links/<int:item_id>/review/", views.review_item, name="review_item"),
     path("case/withdraw/", views.withdraw, name="withdraw"),
     path("case/requests/<int:notice_id>/approve/", views.approve_notice, name="approve_notice"),
 ]

@@ -12,17 +12,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.cases import services
-from takedown.cases.access import access_case, survivor_actor, survivor_sign_in, survivor_sign_out
+from takedown.cases.access import access_case, access_item, survivor_actor, survivor_sign_in, survivor_sign_out
 from takedown.cases.forms import (
     AddHashesForm,
     AddUrlsForm,
     ContactForm,
+    FaceMatchingForm,
+    FaceMatchingOffForm,
     ReportForm,
+    ReviewForm,
     SafetyForm,
     SignInForm,
     WithdrawForm,
@@ -295,3 +299,65 @@ def withdraw(request: SurvivorRequest) -> HttpResponse:
         survivor_sign_out(request)
         return render(request, "cases/withdrawn.html")
     return render(request, "cases/withdraw.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@survivor_required
+def faces(request: SurvivorRequest) -> HttpResponse:
+    """Face matching: what a face template is, a separate consent, adding templates, turning it off."""
+    actor, case = request.actor, request.case
+    form = FaceMatchingForm()
+    off_form = FaceMatchingOffForm()
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "off":
+        off_form = FaceMatchingOffForm(request.POST)
+        if off_form.is_valid():
+            deleted = services.case_face_matching_set(actor=actor, case=case, consent=False)
+            messages.success(
+                request, _("Face matching is off. %(n)d face template(s) deleted.") % {"n": deleted}
+            )
+            return redirect("cases:faces")
+        status = 400
+    elif request.method == "POST":
+        form = FaceMatchingForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                bundle = services.parse_bundle(form.cleaned_data["bundle"])
+                with transaction.atomic():
+                    services.case_face_matching_set(actor=actor, case=case, consent=True)
+                    added = services.case_add_face_templates(actor=actor, case=case, bundle=bundle)
+            except (InvalidInput, Conflict) as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Face matching is on. Added %(n)d face template(s).") % {"n": added})
+                return redirect("cases:faces")
+        status = 400
+    case.refresh_from_db(fields=["consent_face_matching"])
+    context = {
+        "case": case,
+        "form": form,
+        "off_form": off_form,
+        "template_count": case.face_templates.count(),
+    }
+    return render(request, "cases/faces.html", context, status=status)
+
+
+@require_POST
+@survivor_required
+def review_item(request: SurvivorRequest, item_id: int) -> HttpResponse:
+    """The survivor decides on a link the detectors flagged (it may be a fake image of them)."""
+    from takedown.matching.services import item_review_decide
+
+    actor, case = request.actor, request.case
+    _case, item = access_item(actor, case.pk, item_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose one of the two answers."))
+        return redirect("cases:home")
+    try:
+        item_review_decide(actor=actor, item=item, confirm=form.cleaned_data["decision"] == "confirm")
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you. Your answer is saved."))
+    return redirect("cases:home")

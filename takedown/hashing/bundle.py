@@ -10,11 +10,12 @@ names the first problem and where it is. Format: docs/hash-bundle.md, docs/hash-
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from takedown.hashing.errors import BundleError, InvalidHashError
 from takedown.hashing.hashes import FILE, FRAME, ORIGINAL, Hash
@@ -32,12 +33,23 @@ MAX_ITEMS: Final = 10_000
 MAX_HASHES_PER_ITEM: Final = 7_300
 MAX_TOTAL_HASHES: Final = 200_000
 
+#: Face templates (optional top-level "faces"): dlib's 128-d descriptors, computed locally from
+#: ordinary portraits with the survivor's explicit consent. dlib's components stay well inside
+#: +-0.5 (norms are about 1.4), so a bound of 1.0 rejects garbage without refusing real ones.
+FACE_MODEL: Final = "dlib-resnet-v1"
+FACE_MODELS: Final = frozenset({FACE_MODEL})
+FACE_VECTOR_LENGTH: Final = 128
+FACE_VECTOR_BOUND: Final = 1.0
+MAX_FACE_TEMPLATES: Final = 50
+
 #: Variant labels an image's perceptual hash may carry.
 IMAGE_VARIANTS: Final = frozenset({ORIGINAL, "trim", *(spec.label for spec in CANDIDATE_VARIANTS)})
 
 _ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 _TOOL_VERSION_RE: Final = re.compile(r"[0-9A-Za-z.+\-]{1,32}")
 _TOP_KEYS: Final = frozenset({"format", "version", "tool", "items"})
+_OPTIONAL_TOP_KEYS: Final = frozenset({"faces"})
+_FACE_KEYS: Final = frozenset({"id", "model", "vector"})
 _TOOL_KEYS: Final = frozenset({"name", "version"})
 _ITEM_KEYS: Final = frozenset({"id", "kind", "hashes"})
 _HASH_KEYS: Final = frozenset({"signal", "value", "quality", "variant"})
@@ -55,11 +67,25 @@ class BundleItem:
 
 
 @dataclass(frozen=True, slots=True)
+class BundleFace:
+    """One face template: an opaque random id and a 128-d descriptor (no picture, no name).
+
+    Kept free of dlib so the hashing library and the browser need nothing heavy to carry
+    templates; :mod:`takedown.detectors` turns these into its own ``FaceTemplate`` by value.
+    """
+
+    id: str
+    vector: tuple[float, ...]
+    model: str = FACE_MODEL
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     tool_name: str
     tool_version: str
     items: tuple[BundleItem, ...]
     version: int = VERSION
+    face_templates: tuple[BundleFace, ...] = ()
 
 
 def new_item_id() -> str:
@@ -72,16 +98,27 @@ def make_item(kind: Kind, hashes: Iterable[Hash]) -> BundleItem:
 
 
 def build_bundle(
-    items: Iterable[BundleItem], tool_name: str = "takedown-cli", tool_version: str | None = None
+    items: Iterable[BundleItem],
+    tool_name: str = "takedown-cli",
+    tool_version: str | None = None,
+    face_templates: Iterable[BundleFace] = (),
 ) -> Bundle:
     """Assemble and validate a bundle (so a producer cannot write one we would refuse)."""
     from takedown.hashing import __version__
 
-    bundle = Bundle(tool_name, tool_version or __version__, tuple(items))
+    bundle = Bundle(tool_name, tool_version or __version__, tuple(items), VERSION, tuple(face_templates))
     return load_bundle(bundle_to_dict(bundle))
 
 
 def bundle_to_dict(bundle: Bundle) -> dict[str, Any]:
+    data = _items_dict(bundle)
+    if bundle.face_templates:
+        # Omitted when empty, so bundles without faces stay byte-identical to version 1 before faces.
+        data["faces"] = [{"id": f.id, "model": f.model, "vector": list(f.vector)} for f in bundle.face_templates]
+    return data
+
+
+def _items_dict(bundle: Bundle) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": bundle.version,
@@ -112,6 +149,14 @@ def dump_bundle(bundle: Bundle) -> str:
             sep = "," if j < len(item["hashes"]) - 1 else ""
             lines.append("   " + json.dumps(h) + sep)
         lines.append("  ]}" + ("," if i < len(data["items"]) - 1 else ""))
+    if "faces" not in data:
+        lines.append(" ]}")
+        return "\n".join(lines) + "\n"
+    lines.append(" ],")
+    lines.append(' "faces": [')
+    for i, face in enumerate(data["faces"]):
+        sep = "," if i < len(data["faces"]) - 1 else ""
+        lines.append("  " + json.dumps(face) + sep)
     lines.append(" ]}")
     return "\n".join(lines) + "\n"
 
@@ -130,24 +175,31 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse(text: str | bytes) -> Any:
-    size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
+    try:
+        # Text from a form can carry lone surrogates, which are not UTF-8 and not JSON.
+        size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
+    except UnicodeEncodeError:
+        raise BundleError("bundle is not valid UTF-8 text") from None
     if size > MAX_BUNDLE_BYTES:
         raise BundleError(f"bundle is {size:,} bytes; the limit is {MAX_BUNDLE_BYTES:,}")
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
     except BundleError:
         raise
+    except RecursionError:
+        # json's decoder recurses per nesting level; "[[[[..." a few thousand deep exhausts the stack.
+        raise BundleError("bundle is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"bundle is not valid JSON: {exc}") from None
 
 
-def _keys(obj: Any, expected: frozenset[str], where: str) -> Mapping[str, Any]:
+def _keys(obj: Any, expected: frozenset[str], where: str, optional: frozenset[str] = frozenset()) -> Mapping[str, Any]:
     if not isinstance(obj, dict):
         raise BundleError(f"{where} must be an object")
     missing = expected - obj.keys()
     if missing:
         raise BundleError(f"{where} is missing {', '.join(sorted(missing))}")
-    extra = obj.keys() - expected
+    extra = obj.keys() - expected - optional
     if extra:
         raise BundleError(f"{where} has unexpected keys: {', '.join(sorted(extra))}")
     return obj
@@ -196,7 +248,7 @@ def _item(obj: Any, where: str, budget: list[int]) -> BundleItem:
     item_id, kind, hashes = data["id"], data["kind"], data["hashes"]
     if not isinstance(item_id, str) or not _ID_RE.fullmatch(item_id):
         raise BundleError(f"{where}: id must be 32 lowercase hex characters")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:  # a list or object is unhashable
         raise BundleError(f"{where}: kind must be 'image' or 'video'")
     if not isinstance(hashes, list) or not hashes:
         raise BundleError(f"{where}: hashes must be a non-empty list")
@@ -219,31 +271,64 @@ def _item(obj: Any, where: str, budget: list[int]) -> BundleItem:
         raise BundleError(f"{where}: image items need a pdq hash of the original")
     if kind == "video" and counts["pdq"] == 0:
         raise BundleError(f"{where}: video items need at least one frame hash")
-    return BundleItem(item_id, kind, tuple(parsed))
+    return BundleItem(item_id, cast(Kind, kind), tuple(parsed))
 
 
 def load_bundle(source: str | bytes | Mapping[str, Any]) -> Bundle:
     """Parse and validate a bundle from JSON text/bytes or an already parsed dict."""
     data = _parse(source) if isinstance(source, str | bytes) else dict(source)
-    top = _keys(data, _TOP_KEYS, "bundle")
+    top = _keys(data, _TOP_KEYS, "bundle", _OPTIONAL_TOP_KEYS)
     if top["format"] != FORMAT:
         raise BundleError(f"not a hash bundle: format must be {FORMAT!r}")
     if not _is_int(top["version"]) or top["version"] != VERSION:
         raise BundleError(f"unsupported bundle version {top['version']!r}; this reader knows {VERSION}")
     tool = _keys(top["tool"], _TOOL_KEYS, "tool")
-    if tool["name"] not in TOOL_NAMES:
+    if not isinstance(tool["name"], str) or tool["name"] not in TOOL_NAMES:
         raise BundleError(f"tool.name must be one of {', '.join(sorted(TOOL_NAMES))}")
     if not isinstance(tool["version"], str) or not _TOOL_VERSION_RE.fullmatch(tool["version"]):
         raise BundleError("tool.version must be 1-32 characters of 0-9 A-Z a-z . + -")
+    faces = _faces(top.get("faces"))
     items = top["items"]
-    if not isinstance(items, list) or not items:
-        raise BundleError("items must be a non-empty list")
+    if not isinstance(items, list) or not (items or faces):
+        raise BundleError("items must be a non-empty list (it may be empty only when faces are given)")
     if len(items) > MAX_ITEMS:
         raise BundleError(f"bundle has {len(items)} items; the limit is {MAX_ITEMS}")
     budget = [0]
     parsed = [_item(obj, f"items[{i}]", budget) for i, obj in enumerate(items)]
     _check_unique(parsed)
-    return Bundle(tool["name"], tool["version"], tuple(parsed))
+    return Bundle(tool["name"], tool["version"], tuple(parsed), VERSION, faces)
+
+
+def _faces(obj: Any) -> tuple[BundleFace, ...]:
+    """The optional face templates: at most 50, each exactly 128 finite numbers within +-1."""
+    if obj is None:
+        return ()
+    if not isinstance(obj, list) or not obj:
+        raise BundleError("faces must be a non-empty list when present")
+    if len(obj) > MAX_FACE_TEMPLATES:
+        raise BundleError(f"bundle has {len(obj)} face templates; the limit is {MAX_FACE_TEMPLATES}")
+    out: list[BundleFace] = []
+    ids: set[str] = set()
+    for i, face in enumerate(obj):
+        where = f"faces[{i}]"
+        data = _keys(face, _FACE_KEYS, where)
+        face_id, model, vector = data["id"], data["model"], data["vector"]
+        if not isinstance(face_id, str) or not _ID_RE.fullmatch(face_id):
+            raise BundleError(f"{where}: id must be 32 lowercase hex characters")
+        if face_id in ids:
+            raise BundleError(f"{where}: duplicate id")
+        ids.add(face_id)
+        if model not in FACE_MODELS:
+            raise BundleError(f"{where}: unknown face model {model!r}; known: {', '.join(sorted(FACE_MODELS))}")
+        if not isinstance(vector, list) or len(vector) != FACE_VECTOR_LENGTH:
+            raise BundleError(f"{where}: vector must be a list of {FACE_VECTOR_LENGTH} numbers")
+        for j, x in enumerate(vector):
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise BundleError(f"{where}.vector[{j}]: must be a number")
+            if not math.isfinite(x) or abs(x) > FACE_VECTOR_BOUND:
+                raise BundleError(f"{where}.vector[{j}]: must be a finite number between -1 and 1")
+        out.append(BundleFace(face_id, tuple(float(x) for x in vector), model))
+    return tuple(out)
 
 
 def _check_unique(items: Sequence[BundleItem]) -> None:

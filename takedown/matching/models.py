@@ -28,7 +28,16 @@ class CheckTrigger(models.TextChoices):
 
 
 class Verdict(models.TextChoices):
+    """The fused verdict of one check (see takedown/detectors/fusion.py for how it is reached).
+
+    Only MATCH (an identical or near-identical copy by hash) is grounds for a notice by itself.
+    PROBABLE_FORGERY and POSSIBLE_MATCH come from detector scores alone and send the link to
+    review by a person first.
+    """
+
     MATCH = "match", _("A copy of a registered image is there")
+    PROBABLE_FORGERY = "probable_forgery", _("Probably a fake image made to look like the survivor: needs review")
+    POSSIBLE_MATCH = "possible_match", _("Possible match: needs review")
     NO_MATCH = "no_match", _("Nothing matching was found")
     UNREACHABLE = "unreachable", _("Could not be checked")
     REMOVED = "removed", _("Removed")
@@ -93,6 +102,12 @@ class FoundMedium(models.Model):
     registered_variant = models.CharField(max_length=32, blank=True)
     found_variant = models.CharField(max_length=32, blank=True)
     detail = models.TextField(blank=True)
+    # Detector findings (explicit content, face similarity to the case's templates, provenance,
+    # plug-ins) as JSON, and the fused assessment of this medium with its reasons in words.
+    # Encrypted: face distances and labels describe the content.
+    findings = EncryptedJSONField(default=list, blank=True)
+    assessment = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    reasons = EncryptedJSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

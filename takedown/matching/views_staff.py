@@ -11,7 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 from takedown.cases.access import access_case, access_item
 from takedown.matching.evidence import evidence_export, evidence_verify
 from takedown.matching.models import CheckTrigger
-from takedown.matching.services import item_check_request
+from takedown.cases.forms import ReviewForm
+from takedown.cases.selectors import items_needing_review
+from takedown.core.errors import Conflict
+from takedown.matching.services import item_check_request, item_review_decide
 from takedown.organizations.access import StaffRequest, staff_required
 
 
@@ -43,3 +46,29 @@ def case_evidence_export(request: StaffRequest, case_id: int) -> JsonResponse:
     response = JsonResponse(evidence_export(case.pk), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="evidence-{case.reference}.json"'
     return response
+
+
+@require_GET
+@staff_required
+def review_queue(request: StaffRequest) -> HttpResponse:
+    """Links flagged by detectors alone (possible deepfakes): a person decides before any notice."""
+    return render(request, "staff/cases/review.html", {"items": items_needing_review(actor=request.actor)})
+
+
+@require_POST
+@staff_required
+def item_review(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the link shows the survivor."))
+    else:
+        try:
+            item_review_decide(actor=request.actor, item=item, confirm=form.cleaned_data["decision"] == "confirm")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Your review is saved."))
+    if request.POST.get("next") == "queue":
+        return redirect("staff_cases:review")
+    return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)

@@ -16,11 +16,12 @@ from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from takedown.cases import services
-from takedown.cases.models import Case, RegisteredHash, ReportedItem
+from takedown.cases.models import Case, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.hashing.bundle import load_bundle
 from takedown.organizations.services import organization_create, staff_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.cases.test_face_matching import face, faces_bundle
 from tests.conftest import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def hash_in_page(page: Page, files: list[Path], expected: int) -> None:
     expect(page.locator("[data-hasher-status]").first).to_contain_text(f"{expected} file", timeout=60_000)
 
 
-def test_survivor_journey(page: Page, live_server: LiveServer) -> None:
+def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -> None:
     organization_create(actor=Actor.system(), name="Intake", slug="intake", kind="helpline")
     page.goto(live_server.url + "/")
     assert_accessible(page, "survivor-01-home")
@@ -101,8 +102,29 @@ def test_survivor_journey(page: Page, live_server: LiveServer) -> None:
     expect(page.get_by_role("cell", name="third.example")).to_be_visible()
     assert ReportedItem.objects.filter(case=case).count() == 3
 
+    # Face matching: its own page, its own consent, and turning it off deletes the templates.
+    page.get_by_role("link", name="About face matching").click()
+    page.wait_for_url("**/case/faces/")
+    assert_accessible(page, "survivor-07-faces")
+    faces_file = tmp_path / "takedown-faces.json"
+    faces_file.write_text(faces_bundle(face(1)))
+    page.get_by_label("The file the faces command made (takedown-faces.json)").set_input_files(str(faces_file))
+    page.get_by_role("button", name="Turn on face matching").click()
+    expect(page.get_by_text("Please tick the box to agree")).to_be_visible()
+    assert_accessible(page, "survivor-08-faces-error")
+    page.get_by_label("The file the faces command made (takedown-faces.json)").set_input_files(str(faces_file))
+    page.get_by_label("I agree that Takedown keeps face templates", exact=False).check()
+    page.get_by_role("button", name="Turn on face matching").click()
+    expect(page.get_by_test_id("face-status")).to_have_text("Face matching is on, with 1 face template.")
+    assert FaceTemplate.objects.filter(case=case).count() == 1
+    page.get_by_label("Yes, turn face matching off and delete my face templates.").check()
+    page.get_by_role("button", name="Turn off and delete my face templates").click()
+    expect(page.get_by_test_id("face-status")).to_have_text("Face matching is off.")
+    assert FaceTemplate.objects.filter(case=case).count() == 0
+    page.get_by_role("link", name="Back to your case").click()
+
     page.get_by_role("link", name="Withdraw my case and delete everything").click()
-    assert_accessible(page, "survivor-07-withdraw")
+    assert_accessible(page, "survivor-09-withdraw")
     page.get_by_label("Yes, stop everything and delete my case, my hashes and my contact details.").check()
     page.get_by_role("button", name="Withdraw and delete").click()
     expect(page.get_by_role("heading", name="Your case is deleted")).to_be_visible()
@@ -199,3 +221,12 @@ def test_advocate_journey(page: Page, live_server: LiveServer) -> None:
 
     page.goto(live_server.url + "/staff/cases/metrics/")
     assert_accessible(page, "advocate-05-metrics")
+
+    # A link the detectors flagged (a possible deepfake) waits in the review queue for a person.
+    ReportedItem.objects.filter(case=calm).update(status=ItemStatus.NEEDS_REVIEW)
+    page.get_by_role("link", name="To review").click()
+    page.wait_for_url("**/staff/cases/review/")
+    assert_accessible(page, "advocate-06-review")
+    page.get_by_role("button", name="Not the survivor").click()
+    expect(page.get_by_text("Nothing waiting for review.")).to_be_visible()
+    assert ReportedItem.objects.get(case=calm).status == ItemStatus.NO_MATCH

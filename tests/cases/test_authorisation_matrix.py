@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from takedown.cases import services
-from takedown.cases.models import Case, CaseNote, RegisteredHash, ReportedItem
+from takedown.cases.models import Case, CaseNote, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.matching.models import ItemCheck
 from takedown.organizations.models import Organization
@@ -29,8 +29,9 @@ def snapshot() -> tuple[Any, ...]:
         sorted(str(c.police_reference) for c in Case.objects.all()),
         CaseNote.objects.count(),
         ItemCheck.objects.count(),
-        ReportedItem.objects.count(),
+        sorted(ReportedItem.objects.values_list("pk", "status")),
         RegisteredHash.objects.count(),
+        FaceTemplate.objects.count(),
     )
 
 
@@ -50,6 +51,7 @@ STAFF_REQUESTS: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
     ("get", "/staff/cases/{id}/items/{item}/", lambda _u: {}),
     ("post", "/staff/cases/{id}/items/{item}/check/", lambda _u: {}),
     ("get", "/staff/cases/{id}/evidence.json", lambda _u: {}),
+    ("post", "/staff/cases/{id}/items/{item}/review/", lambda _u: {"decision": "dismiss"}),
 ]
 
 
@@ -63,6 +65,8 @@ def world(org_a: Organization, org_b: Organization) -> dict[str, Any]:
     other = services.case_open(
         actor=Actor.system(), signature_name="O", organization=org_b, urls=["https://b.example/1"]
     )
+    # The target's link waits for review (detectors flagged it), so the review endpoint can act.
+    ReportedItem.objects.filter(case=target.case).update(status=ItemStatus.NEEDS_REVIEW)
     callers = {
         "anonymous": Client(),
         "other_survivor": survivor_client(other.case.reference, other.pin),
@@ -121,13 +125,16 @@ def test_staff_case_views_allow_the_organisation(
         ("post", "/case/links/", {"urls": "https://new.example/x"}),
         ("post", "/case/contact/", {"contact_preference": "email", "contact_email": "x@example.org"}),
         ("post", "/case/withdraw/", {"confirm": "on"}),
+        ("post", "/case/faces/", {"action": "off", "confirm": "on"}),
+        ("post", "/case/links/{item}/review/", {"decision": "confirm"}),
     ],
 )
 def test_survivor_views_need_the_survivor_session(
     world: dict[str, Any], caller: str, method: str, path: str, data: dict[str, str]
 ) -> None:
     before = snapshot()
-    response = getattr(world["callers"][caller], method)(path, data)
+    item = world["target"].items.first()
+    response = getattr(world["callers"][caller], method)(path.format(item=item.pk), data)
     assert response.status_code == 302 and response["Location"] == "/case/sign-in/"
     assert snapshot() == before
 
@@ -147,3 +154,11 @@ def test_case_ids_that_do_not_exist_look_like_forbidden_ones(world: dict[str, An
     other = world["callers"]["other_org_advocate"].get(f"/staff/cases/{world['target'].pk}/")
     assert missing.status_code == other.status_code == 404
     assert missing.content.decode().count("We could not find that case.") == 1
+
+
+def test_another_survivor_cannot_review_this_cases_link(world: dict[str, Any]) -> None:
+    item = world["target"].items.first()
+    before = snapshot()
+    response = world["callers"]["other_survivor"].post(f"/case/links/{item.pk}/review/", {"decision": "confirm"})
+    assert response.status_code == 404
+    assert snapshot() == before
