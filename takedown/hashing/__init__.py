@@ -2,7 +2,8 @@
 
 Modules: ``image`` (canonical preprocessing and image hashes), ``video`` (vPDQ-style frame
 hashes), ``variants`` (registering-side variants, checking-side border removal), ``signals``
-(signal-type registry), ``index`` (brute-force indexes), ``matcher`` (best match for a found
+(signal-type registry), ``index`` (brute-force indexes), ``scaled_index`` (the exact
+multi-index for millions of hashes), ``matcher`` (best match for a found
 copy), ``bundle`` (the hash-bundle format), ``media`` (hash any file), ``cli``.
 Importing this package imports no submodule, so ``import takedown.hashing`` stays cheap.
 """

@@ -3,8 +3,8 @@
 Indexes hold ids (database primary keys), never objects, so a matcher process can rebuild one
 from a checkpoint and swap it in. This module has the brute-force versions: a numpy popcount
 scan over a (n, words) uint64 matrix, which is exact for any threshold and fast enough for a
-case's hashes or a few million registered hashes; a sub-linear index can implement the same
-interface later.
+case's hashes or a few thousand registered hashes; takedown.hashing.scaled_index has the exact
+sub-linear index with the same interface for millions.
 """
 
 from __future__ import annotations

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from takedown.hashing.image import RGBArray
     from takedown.hashing.index import SignalIndex
 
+#: From this many values a perceptual signal is served by the multi-index instead of the scan:
+#: the measured crossover of one PDQ query (~95 us for both at ~4,000 random hashes; the scan
+#: grows linearly, the multi-index stays near 0.1 ms to 100,000). See docs/benchmarks/index.md.
+SCALED_INDEX_MIN_SIZE: Final = 4096
+
 #: PDQ hashes below this quality are "not trusted" (Meta's default): kept, flagged, not matched.
 PDQ_MIN_QUALITY: Final = 50
 
@@ -75,11 +80,20 @@ class SignalType:
         return Comparison(matched=dist <= limit, distance=dist)
 
     @classmethod
-    def index_class(cls) -> type[SignalIndex]:
-        """The index that serves this signal (brute-force popcount or exact dictionary)."""
-        from takedown.hashing.index import ExactIndex, HammingIndex
+    def index_class(cls, size: int = 0) -> type[SignalIndex]:
+        """The index that serves ``size`` values of this signal.
 
-        return HammingIndex if cls.perceptual else ExactIndex
+        Exact digests use a dictionary. Perceptual hashes use the brute-force popcount scan up
+        to :data:`SCALED_INDEX_MIN_SIZE` values (it is faster there) and the exact multi-index
+        above it; both take ``(bits, threshold)`` and answer identically. A caller that does not
+        know the size gets the scan, which is always correct.
+        """
+        from takedown.hashing.index import ExactIndex, HammingIndex
+        from takedown.hashing.scaled_index import MultiIndexHammingIndex
+
+        if not cls.perceptual:
+            return ExactIndex
+        return MultiIndexHammingIndex if size >= SCALED_INDEX_MIN_SIZE else HammingIndex
 
 
 class PerceptualImageSignal(SignalType):
