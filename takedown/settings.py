@@ -116,6 +116,9 @@ INSTALLED_APPS = [
     "takedown.cases",
     "takedown.matching",
     "takedown.notices",
+    "takedown.platforms",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +213,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task's claim on its work (a check's started_at, a notice's delivery_claimed_at) older than this
+# was left by a worker that died; the work may be taken again. It must exceed the hard time limit.
+TASK_CLAIM_STALE_SECONDS = _env_int("TASK_CLAIM_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 30)
+# Work recorded in PostgreSQL but not taken up this long after it was queued (its message lost in a
+# broker restart, or never published while the broker was down) is published again by the
+# `resume` beat tasks. Republishing is harmless (tasks claim their work), only wasteful.
+TASK_RESUME_AFTER_SECONDS = _env_int("TASK_RESUME_AFTER_SECONDS", 3600)
 # Redis redelivers an unacknowledged message only after the visibility timeout. It must exceed the
 # longest task (hard limit above) and any countdown; tests shorten it to see redelivery quickly.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -235,13 +245,19 @@ CELERY_TASK_ROUTES = {
     "takedown.matching.tasks.match_check": {"queue": "match"},
     "takedown.notices.tasks.deliver_notice": {"queue": "deliver"},
     "takedown.notices.tasks.deadlines_due": {"queue": "default"},
+    "takedown.notices.tasks.deliveries_resume": {"queue": "default"},
     "takedown.notices.*": {"queue": "deliver"},
+    "takedown.platforms.tasks.deliver_platform_event": {"queue": "deliver"},
 }
 # The one beat schedule. Each entry names a task and how often it runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "takedown.core.tasks.beat_heartbeat", "schedule": 60.0},
     "recheck-due-items": {"task": "takedown.matching.tasks.recheck_due", "schedule": 15 * 60.0},
     "notice-deadlines": {"task": "takedown.notices.tasks.deadlines_due", "schedule": 15 * 60.0},
+    "checks-resume": {"task": "takedown.matching.tasks.checks_resume", "schedule": 5 * 60.0},
+    "deliveries-resume": {"task": "takedown.notices.tasks.deliveries_resume", "schedule": 5 * 60.0},
+    "cases-purge-expired": {"task": "takedown.cases.tasks.purge_expired_cases", "schedule": 6 * 60 * 60.0},
+    "sessions-clear": {"task": "takedown.core.tasks.sessions_clear", "schedule": 60 * 60.0},
 }
 
 # --- authentication -------------------------------------------------------------------------------
@@ -386,7 +402,36 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "takedown.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# --- platform API ---------------------------------------------------------------------------------
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Takedown platform API",
+    "DESCRIPTION": (
+        "Notices addressed to your platform, batch hash lookup and the consented hash feed. See docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package: nothing loads from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Requests per minute per API key unless the platform account sets its own limit.
+PLATFORM_API_RATE_LIMIT_PER_MINUTE = _env_int("PLATFORM_API_RATE_LIMIT_PER_MINUTE", 600)
+# Keys are stored as HMAC-SHA256(pepper, secret). Empty: derived from SECRET_KEY. Changing it
+# invalidates every key.
+PLATFORM_API_KEY_PEPPER = os.environ.get("PLATFORM_API_KEY_PEPPER", "")
+# The key of the opaque per-platform case tokens in lookup answers. Empty: derived from SECRET_KEY.
+PLATFORM_CASE_TOKEN_KEY = os.environ.get("PLATFORM_CASE_TOKEN_KEY", "")
+# How long a rotated key keeps working by default.
+PLATFORM_API_KEY_ROTATION_GRACE_SECONDS = _env_int("PLATFORM_API_KEY_ROTATION_GRACE_SECONDS", 24 * 3600)
+# A lookup process checks the feed for changes at most this often: the bound on how long a
+# withdrawn hash can still be answered (target: one minute).
+PLATFORM_LOOKUP_REFRESH_SECONDS = _env_int("PLATFORM_LOOKUP_REFRESH_SECONDS", 5)
 
 # --- logging --------------------------------------------------------------------------------------
 # Structured enough to grep; never log request bodies (they may carry hashes or contact details).
@@ -397,7 +442,15 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # urllib3 logs every request line (host and path) at DEBUG: for the fetcher that is a
+        # survivor's reported URL, so it never goes below WARNING (tests/test_log_hygiene.py).
+        "urllib3": {"level": "WARNING"},
+        # At DEBUG, a template variable that fails to resolve is logged with the whole template
+        # context in the message: case references, items, contact details.
+        "django.template": {"level": "INFO"},
+    },
 }
 
 # --- cases ----------------------------------------------------------------------------------------
@@ -405,8 +458,17 @@ LOGGING: dict[str, Any] = {
 # The organisation whose advocates see cases that survivors open on their own. Development uses
 # the demo organisation that `manage.py demo_seed` creates.
 INTAKE_ORGANIZATION_SLUG = os.environ.get("INTAKE_ORGANIZATION_SLUG", "" if PRODUCTION else "demo-helpline")
+# Abuse resistance: cases opened from one network address per hour, and links a survivor session
+# may add to one case per day (over it, the case is flagged for an advocate's review).
+CASES_OPENED_PER_ADDRESS_PER_HOUR = _env_int("CASES_OPENED_PER_ADDRESS_PER_HOUR", 10)
+REPORTED_LINKS_PER_CASE_PER_DAY = _env_int("REPORTED_LINKS_PER_CASE_PER_DAY", 200)
 # A survivor signed in with reference + PIN is signed out after this much inactivity.
 SURVIVOR_SESSION_IDLE_SECONDS = _env_int("SURVIVOR_SESSION_IDLE_SECONDS", 30 * 60)
+# ... and after this long however active (the survivor signs in again with reference + PIN).
+SURVIVOR_SESSION_MAX_SECONDS = _env_int("SURVIVOR_SESSION_MAX_SECONDS", 2 * 3600)
+# A closed case is deleted this many days after it was closed (beat task `purge_expired_cases`,
+# or `manage.py purge_expired_cases`); until then it can be reopened if the content comes back.
+CASE_RETENTION_DAYS = _env_int("CASE_RETENTION_DAYS", 365)
 
 # --- checking reported URLs -----------------------------------------------------------------------
 
@@ -428,6 +490,28 @@ FETCH_RETRY_BASE_SECONDS = float(os.environ.get("FETCH_RETRY_BASE_SECONDS", "30"
 # Items still online are re-checked this often; removed items are watched for re-uploads this long.
 RECHECK_INTERVAL_HOURS = _env_int("RECHECK_INTERVAL_HOURS", 6)
 RECHECK_REMOVED_DAYS = _env_int("RECHECK_REMOVED_DAYS", 30)
+
+# --- detectors (deepfake-aware matching, docs/detectors.md) ---------------------------------------
+
+# Detectors run on fetched media of cases that may hold fakes or that have face templates. Off:
+# hash matching only. DETECTORS_CONFIG is a JSON list of {"name", "class", "enabled", "options"}
+# entries (inline, or a path to a JSON file); empty means the shipped set (explicit content, face
+# similarity, provenance; the ONNX plug-in only when configured).
+DETECTORS_ENABLED = _env_bool("DETECTORS_ENABLED", True)
+DETECTORS_CONFIG: list[dict[str, Any]] | None = None
+_detectors_raw = os.environ.get("DETECTORS_CONFIG", "").strip()
+if _detectors_raw:
+    import json as _json
+
+    try:
+        _text = Path(_detectors_raw).read_text() if not _detectors_raw.startswith("[") else _detectors_raw
+        DETECTORS_CONFIG = _json.loads(_text)
+    except (OSError, ValueError) as _exc:
+        raise ImproperlyConfigured(f"DETECTORS_CONFIG is not a JSON list or a readable JSON file: {_exc}") from None
+    if not isinstance(DETECTORS_CONFIG, list):
+        raise ImproperlyConfigured("DETECTORS_CONFIG must be a JSON list of detector entries.")
+# At most this many media of one page go through the detectors (each costs up to a second).
+DETECTOR_MAX_MEDIA = _env_int("DETECTOR_MAX_MEDIA", 20)
 
 # --- notices --------------------------------------------------------------------------------------
 

@@ -17,8 +17,11 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/cases/", include("takedown.cases.urls_staff")),
     path("staff/", include("takedown.organizations.urls")),
+    path("staff/", include("takedown.platforms.urls_staff")),
     path("", include("takedown.cases.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("takedown.platforms.urls")),
+    path("platform/", include("takedown.platforms.urls_portal")),
 ]

@@ -5,8 +5,8 @@ to; staff reach cases of their own organisations, and only with MFA enrolled; no
 any. Missing and forbidden look the same (`NotFound`). Every staff access is recorded.
 
 Survivor sessions: signing in with reference + PIN stores the case id and a time in the session;
-it expires after `SURVIVOR_SESSION_IDLE_SECONDS` of inactivity, so a shared device does not stay
-signed in.
+it expires after `SURVIVOR_SESSION_IDLE_SECONDS` of inactivity and, however active, after
+`SURVIVOR_SESSION_MAX_SECONDS`, so a shared or seized device does not stay signed in.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ SURVIVOR_SESSION_KEY = "survivor_case"
 
 def survivor_sign_in(request: HttpRequest, case: Case) -> None:
     request.session.cycle_key()  # a new session id at sign-in: no fixation
-    request.session[SURVIVOR_SESSION_KEY] = {"id": case.pk, "seen": time.time()}
+    now = time.time()
+    request.session[SURVIVOR_SESSION_KEY] = {"id": case.pk, "seen": now, "since": now}
 
 
 def survivor_sign_out(request: HttpRequest) -> None:
@@ -41,10 +42,13 @@ def survivor_actor(request: HttpRequest) -> Actor | None:
     data = request.session.get(SURVIVOR_SESSION_KEY)
     if not isinstance(data, dict):
         return None
-    if time.time() - float(data.get("seen", 0)) > settings.SURVIVOR_SESSION_IDLE_SECONDS:
+    now = time.time()
+    idle = now - float(data.get("seen", 0)) > settings.SURVIVOR_SESSION_IDLE_SECONDS
+    too_long = now - float(data.get("since", 0)) > settings.SURVIVOR_SESSION_MAX_SECONDS
+    if idle or too_long:
         request.session.pop(SURVIVOR_SESSION_KEY, None)
         return None
-    data["seen"] = time.time()
+    data["seen"] = now
     request.session[SURVIVOR_SESSION_KEY] = data
     return Actor(kind=ActorKind.SURVIVOR, case_id=int(data["id"]))
 

@@ -129,6 +129,13 @@ class RepresentativeCaseForm(forms.Form):
     consent_share_hashes = forms.BooleanField(
         label=_("The survivor agrees to share hashes with websites that block re-uploads."), required=False
     )
+    consent_face_matching = forms.BooleanField(
+        label=_(
+            "The survivor agrees to face matching: face templates made from ordinary portraits (in the bundle) "
+            "are kept, compared only with faces at this case's links, and deleted when they withdraw."
+        ),
+        required=False,
+    )
     bundle = forms.CharField(
         label=_("Hash bundle (from the offline tool or the hasher above)"),
         required=False,

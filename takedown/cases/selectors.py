@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,9 +51,7 @@ def items_needing_review(*, actor: Actor, limit: int = 200) -> list[ReportedItem
     from takedown.matching.models import CheckState, ItemCheck
 
     items = list(
-        ReportedItem.objects.filter(
-            status=ItemStatus.NEEDS_REVIEW, case__organization_id__in=actor.organization_ids
-        )
+        ReportedItem.objects.filter(status=ItemStatus.NEEDS_REVIEW, case__organization_id__in=actor.organization_ids)
         .select_related("case")
         .order_by("updated_at", "id")[:limit]
     )
@@ -108,12 +107,21 @@ def caseload(*, actor: Actor, filters: CaseloadFilters) -> QuerySet[Case]:
     if filters.risk in RISKS:
         qs = qs.filter(**{RISKS[filters.risk]: True})
     if filters.q:
+        needle = filters.q.strip()
         qs = qs.filter(
-            Q(reference__icontains=filters.q.strip()) | Q(items__host__icontains=filters.q.strip())
-        ).distinct()
+            Q(reference__icontains=needle)
+            | Exists(ReportedItem.objects.filter(case=OuterRef("pk"), host__icontains=needle))
+        )
+    # Counted by correlated subqueries, not a join with GROUP BY: PostgreSQL then counts links only
+    # for the page's 25 rows, and the paginator's COUNT drops the unused subqueries. The join
+    # aggregated every case's links on every page view (~200 ms per page at 10,000 cases, see
+    # docs/benchmarks/load.md).
+    items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
     qs = qs.annotate(
-        item_count=Count("items", distinct=True),
-        removed_count=Count("items", filter=Q(items__status=ItemStatus.REMOVED), distinct=True),
+        item_count=Coalesce(Subquery(items.annotate(n=Count("pk")).values("n")), 0),
+        removed_count=Coalesce(
+            Subquery(items.filter(status=ItemStatus.REMOVED).annotate(n=Count("pk")).values("n")), 0
+        ),
     )
     return qs.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
 
@@ -179,3 +187,15 @@ def organization_members(*, organization_id: int) -> list[tuple[int, str]]:
         .select_related("user")
         .order_by("user__email")
     ]
+
+
+def cases_flagged_for_volume(*, actor: Actor, days: int = 7) -> list[Case]:
+    """Cases of the actor's organisations whose survivor session hit the daily link cap recently."""
+    since = timezone.now() - timedelta(days=days)
+    flagged = AuditEvent.objects.filter(
+        action="case.volume_capped",
+        subject_type="case",
+        organization_id__in=actor.organization_ids,
+        created_at__gte=since,
+    ).values_list("subject_id", flat=True)
+    return list(Case.objects.filter(pk__in=list(flagged), organization_id__in=actor.organization_ids))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +26,7 @@ from takedown.cases.models import (
     CaseStatus,
     ContactPreference,
     ContentKind,
+    FaceTemplate,
     Jurisdiction,
     OpenedBy,
     RegisteredHash,
@@ -33,6 +36,7 @@ from takedown.cases.urls_normalize import normalize_url, url_host
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
+from takedown.core.models import ActorKind, AuditEvent
 from takedown.core.ratelimit import attempt_record, attempts_exceeded, attempts_reset
 from takedown.hashing.bundle import Bundle, load_bundle
 from takedown.hashing.errors import BundleError
@@ -43,12 +47,11 @@ _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_GROUPS = 4  # 4 groups x 4 characters x 5 bits = 80 random bits
 PIN_DIGITS = 8
 MAX_URLS_PER_REQUEST = 50
+MAX_FACE_TEMPLATES_PER_CASE = 50
 
 PIN_FAILURES_PER_REFERENCE = 5
 PIN_FAILURES_PER_IP = 30
 PIN_LOCKOUT_SECONDS = 15 * 60
-# A real hash of a random PIN, checked when the reference is unknown so both paths take as long.
-_DUMMY_PIN_HASH = make_password(secrets.token_hex(8))
 
 _ACTIVE = {CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED}
 _TRANSITIONS: dict[str, set[str]] = {
@@ -139,6 +142,13 @@ def case_open(
         raise InvalidInput(_("Please give an email address, or choose another way to be contacted."))
     if representative is not None and organization is None:
         raise InvalidInput(_("A representative files for an organisation."))
+    if bundle is not None and bundle.face_templates and not consent_face_matching:
+        raise InvalidInput(
+            _(
+                "This file includes face templates. Start without them: once your case is open, you "
+                "can read about face matching and add them from your case page."
+            )
+        )
     pin = generate_pin()
     contact = {"email": contact_email} if contact_preference == ContactPreference.EMAIL else None
     for _attempt in range(5):  # a reference collision at 80 bits is astronomically rare; retry anyway
@@ -187,12 +197,78 @@ def _audit(actor: Actor, case: Case, action: str, data: dict[str, Any] | None = 
     )
 
 
+def _feed_sync(case: Case) -> None:
+    """Keep the platforms' consented hash feed in step (call after any change to hashes, consent, status)."""
+    from takedown.platforms.services import feed_sync_case
+
+    feed_sync_case(case_id=case.pk)
+
+
 def _require_active(case: Case) -> None:
     if not case.is_active:
         raise Conflict(_("This case is closed. Nothing can be added to it."))
 
 
+def _add_face_templates(*, actor: Actor, case: Case, bundle: Bundle) -> int:
+    """Store a bundle's face templates; refused unless the case's face-matching consent is on."""
+    if not bundle.face_templates:
+        return 0
+    if not case.consent_face_matching:
+        raise InvalidInput(
+            _(
+                "This file includes face templates. Face matching is off for your case: turn it on "
+                "first on the face matching page, then add the file again."
+            )
+        )
+    existing = set(FaceTemplate.objects.filter(case=case).values_list("template_id", flat=True))
+    new = [f for f in bundle.face_templates if f.id not in existing]
+    if len(existing) + len(new) > MAX_FACE_TEMPLATES_PER_CASE:
+        raise InvalidInput(_("A case can hold at most %(n)d face templates.") % {"n": MAX_FACE_TEMPLATES_PER_CASE})
+    FaceTemplate.objects.bulk_create(
+        [FaceTemplate(case=case, template_id=f.id, model=f.model, vector=list(f.vector)) for f in new]
+    )
+    _audit(actor, case, "case.face_templates_added", {"templates": len(new)})
+    return len(new)
+
+
+@transaction.atomic
+def case_add_face_templates(*, actor: Actor, case: Case, bundle: Bundle) -> int:
+    """Add the face templates of a bundle (its hashes, if any, are added from the photos page)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_active(case)
+    if not bundle.face_templates:
+        raise InvalidInput(
+            _("This file has no face templates. Make one with the faces command (see the instructions above).")
+        )
+    return _add_face_templates(actor=actor, case=case, bundle=bundle)
+
+
+@transaction.atomic
+def case_face_matching_set(*, actor: Actor, case: Case, consent: bool) -> int:
+    """Turn face matching on or off. Off deletes every face template at once; returns how many.
+
+    Consent for face matching is separate from consent to share hashes: templates are biometric
+    data, used only to compare faces found at this case's own links, never shared.
+    """
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_active(case)
+    deleted = 0
+    if not consent:
+        deleted = FaceTemplate.objects.filter(case=case).delete()[0]
+    if case.consent_face_matching != consent or deleted:
+        case.consent_face_matching = consent
+        case.save(update_fields=["consent_face_matching", "updated_at"])
+        _audit(
+            actor,
+            case,
+            "case.face_matching_on" if consent else "case.face_matching_off",
+            {"templates_deleted": deleted} if not consent else {},
+        )
+    return deleted
+
+
 def _add_bundle(*, actor: Actor, case: Case, bundle: Bundle) -> int:
+    _add_face_templates(actor=actor, case=case, bundle=bundle)
     rows = []
     for item in bundle.items:
         for h in item.hashes:
@@ -214,6 +290,7 @@ def _add_bundle(*, actor: Actor, case: Case, bundle: Bundle) -> int:
     RegisteredHash.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     added = RegisteredHash.objects.filter(case=case).count() - before
     _audit(actor, case, "case.hashes_added", {"items": len(bundle.items), "hashes": added})
+    _feed_sync(case)
     return added
 
 
@@ -240,7 +317,9 @@ def _add_urls(*, actor: Actor, case: Case, urls: Iterable[str]) -> list[Reported
         if was_created:
             created.append(item)
     if created:
-        _audit(actor, case, "case.items_reported", {"count": len(created), "hosts": sorted({i.host for i in created})})
+        # A count only: a host can name the survivor (a site set up in their name), and audit
+        # events outlive a withdrawn case (tests/lifecycle/test_residue.py).
+        _audit(actor, case, "case.items_reported", {"count": len(created)})
         if settings.CHECK_ON_REPORT:
             from takedown.matching.models import CheckTrigger
             from takedown.matching.services import item_check_request
@@ -250,12 +329,59 @@ def _add_urls(*, actor: Actor, case: Case, urls: Iterable[str]) -> list[Reported
     return created
 
 
-@transaction.atomic
+def _check_reporting_volume(*, actor: Actor, case: Case, adding: int) -> None:
+    """Cap how many links a survivor session adds to one case per day, and flag the case for review.
+
+    A real survivor rarely has more than a few dozen links in a day; a script filing hundreds is
+    more likely someone using the service to take lawful content down. Over the cap, nothing is
+    added, the survivor is told plainly, and the case's advocates see it flagged (audit event
+    `case.volume_capped`, listed on the review page). Staff are not capped: they file in bulk.
+    """
+    since = timezone.now() - timedelta(days=1)
+    today = ReportedItem.objects.filter(case=case, created_at__gte=since).count()
+    if today + adding <= settings.REPORTED_LINKS_PER_CASE_PER_DAY:
+        return
+    if not AuditEvent.objects.filter(
+        action="case.volume_capped", subject_type="case", subject_id=case.pk, created_at__gte=since
+    ).exists():
+        _audit(actor, case, "case.volume_capped", {"today": today, "adding": adding})
+    raise RateLimited(
+        _(
+            "You have added many links today. To keep this service safe, an advocate will look at your case "
+            "first. You can add more links tomorrow, or ask your advocate to add them."
+        )
+    )
+
+
+def case_open_allowed(*, client_ip: str) -> None:
+    """Refuse a network address that opened many cases in the last hour (scripted abuse).
+
+    Counted per keyed digest of the address (the address itself is not kept). Called by the
+    report view before `case_open`; opening counts only when the case was really opened.
+    """
+    key = "open:" + keyed_digest("ip", client_ip)[:32]
+    if attempts_exceeded(key, limit=settings.CASES_OPENED_PER_ADDRESS_PER_HOUR, window_seconds=3600):
+        raise RateLimited(
+            _("Many cases were opened from this network in the last hour. Please try again later, or call a helpline.")
+        )
+
+
+def case_open_counted(*, client_ip: str) -> None:
+    attempt_record("open:" + keyed_digest("ip", client_ip)[:32], window_seconds=3600)
+
+
 def case_add_urls(*, actor: Actor, case: Case, urls: Sequence[str]) -> list[ReportedItem]:
-    """Report URLs; a URL already reported for the case (after normalisation) is not added twice."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    _require_active(case)
-    return _add_urls(actor=actor, case=case, urls=urls)
+    """Report URLs; a URL already reported for the case (after normalisation) is not added twice.
+
+    The survivor's daily volume check runs first, outside the transaction, so the flag it records
+    for advocates stays even though the request is refused.
+    """
+    if actor.kind == ActorKind.SURVIVOR:
+        _check_reporting_volume(actor=actor, case=case, adding=len([u for u in urls if u.strip()]))
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        _require_active(case)
+        return _add_urls(actor=actor, case=case, urls=urls)
 
 
 @transaction.atomic
@@ -282,9 +408,17 @@ def case_withdraw_and_delete(*, actor: Actor, case: Case) -> None:
     fact that a case with this internal id existed and was withdrawn.
     """
     case = Case.objects.select_for_update().get(pk=case.pk)
+    _case_erase(actor=actor, case=case, action="case.withdrawn")
+
+
+def _case_erase(*, actor: Actor, case: Case, action: str, data: dict[str, Any] | None = None) -> None:
+    """Delete a locked case and everything hanging off it; the one deletion path (withdrawal and
+    the retention purge), so what one removes the other removes too."""
     hashes = RegisteredHash.objects.filter(case=case).delete()[0]
+    _feed_sync(case)  # the feed's entries become tombstones in this same transaction
+    FaceTemplate.objects.filter(case=case).delete()
     items = case.items.count()
-    _audit(actor, case, "case.withdrawn", {"hashes_deleted": hashes, "items_deleted": items})
+    _audit(actor, case, action, {"hashes_deleted": hashes, "items_deleted": items, **(data or {})})
     case.delete()
 
 
@@ -308,6 +442,7 @@ def case_set_status(*, actor: Actor, case: Case, status: str) -> Case:
     _transition(case, status)
     case.save(update_fields=["status", "closed_at", "updated_at"])
     _audit(actor, case, "case.status_changed", {"from": previous, "to": status})
+    _feed_sync(case)
     return case
 
 
@@ -342,6 +477,13 @@ def case_note_add(*, actor: Actor, case: Case, body: str) -> CaseNote:
     return note
 
 
+@lru_cache(maxsize=4)
+def _dummy_pin_hash(hashers: tuple[str, ...]) -> str:
+    """A hash of a random PIN with the default hasher of `hashers` (cached per configuration, so a
+    change of hasher or work factor gets a new one, unlike a hash made once at import)."""
+    return make_password(generate_pin())
+
+
 def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
     """Sign a survivor in with reference and PIN.
 
@@ -355,14 +497,20 @@ def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
         ref_key, limit=PIN_FAILURES_PER_REFERENCE, window_seconds=PIN_LOCKOUT_SECONDS
     ) or attempts_exceeded(ip_key, limit=PIN_FAILURES_PER_IP, window_seconds=PIN_LOCKOUT_SECONDS):
         raise RateLimited(_("Too many attempts. For your safety, please wait 15 minutes and try again."))
-    case = Case.objects.filter(reference=normalized).first() if normalized else None
+    # Only the two values the check needs, as a tuple: loading the case would decrypt its contact
+    # and signature, work a missing reference never does (bench/timing_oracle.py measures it).
+    found = Case.objects.filter(reference=normalized).values_list("pk", "pin_hash", "status")
+    row = found.first() if normalized else None
     digits = "".join(ch for ch in pin if ch.isdigit())
-    pin_ok = check_password(digits, case.pin_hash if case else _DUMMY_PIN_HASH)
-    if case is None or not pin_ok or case.status == CaseStatus.WITHDRAWN:
+    # An unknown reference checks the PIN against a dummy hash made with the hashers configured
+    # now: the same call, hasher and work factor as a real case's wrong PIN (bench/timing_oracle.py).
+    pin_ok = check_password(digits, row[1] if row else _dummy_pin_hash(tuple(settings.PASSWORD_HASHERS)))
+    if row is None or not pin_ok or row[2] == CaseStatus.WITHDRAWN:
         attempt_record(ref_key, window_seconds=PIN_LOCKOUT_SECONDS)
         attempt_record(ip_key, window_seconds=PIN_LOCKOUT_SECONDS)
         raise NotFound(_("That reference and PIN do not match a case. Check them and try again."))
     attempts_reset(ref_key)
+    case = Case.objects.get(pk=row[0])
     _audit(Actor(kind="survivor", case_id=case.pk), case, "case.survivor_signed_in")
     return case
 
@@ -402,3 +550,26 @@ def case_update_details(
         {"risks": [name for name in ("sextortion", "doxxing", "physical_danger") if getattr(case, f"risk_{name}")]},
     )
     return case
+
+
+def cases_purge_expired(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Delete closed cases whose retention period (settings.CASE_RETENTION_DAYS after closing) ended.
+
+    A closed case is kept that long so the survivor or the advocate can reopen it if the content
+    comes back; after that nothing of it is kept but the audit trail's non-identifying events, as
+    for a withdrawal. Each case is locked and re-checked in its own transaction (a case reopened
+    meanwhile is skipped), so the beat task and the command can run at any time, repeatedly.
+    Returns how many cases were deleted; `limit` bounds one run (the next run continues).
+    """
+    days = int(settings.CASE_RETENTION_DAYS)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    expired = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__lt=cutoff).order_by("closed_at", "pk")
+    purged = 0
+    for case_id in list(expired.values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            case = Case.objects.select_for_update().filter(pk=case_id, status=CaseStatus.CLOSED).first()
+            if case is None or case.closed_at is None or case.closed_at >= cutoff:
+                continue
+            _case_erase(actor=Actor.system(), case=case, action="case.purged", data={"retention_days": days})
+            purged += 1
+    return purged

@@ -152,9 +152,12 @@ def _detail(request: StaffRequest, case: Case, status: int = 200, **forms: Any) 
             "case": case,
             "status_text": case_plain_status(case),
             "items": case.items.all(),
+            # The platform with each notice: the page names it (one query, not one per notice).
+            "notices": case.notices.select_related("platform")[:20],
             "notes": case.notes.select_related("author"),
             "timeline": case_timeline(case=case),
             "hash_items": case.registered_hashes.values("item_id").distinct().count(),
+            "face_templates": case.face_templates.count(),
             "note_form": forms.get("note_form") or NoteForm(),
             "assign_form": forms.get("assign_form")
             or AssignForm(members=members, initial={"assignee": case.assignee_id}),
@@ -238,6 +241,7 @@ def case_open_for_survivor(request: StaffRequest) -> HttpResponse:
                 jurisdictions=d["jurisdictions"],
                 content_kind=d["content_kind"],
                 consent_share_hashes=d["consent_share_hashes"],
+                consent_face_matching=d["consent_face_matching"],
                 bundle=bundle,
                 urls=d["urls"],
                 representative={

@@ -11,8 +11,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -72,6 +72,7 @@ def report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            services.case_open_allowed(client_ip=client_ip(request))
             bundle = services.parse_bundle(data["bundle"]) if data["bundle"].strip() else None
             opened = services.case_open(
                 actor=Actor(kind=ActorKind.SURVIVOR),
@@ -87,9 +88,10 @@ def report(request: HttpRequest) -> HttpResponse:
                 risk_doxxing=data["risk_doxxing"],
                 risk_physical_danger=data["risk_physical_danger"],
             )
-        except InvalidInput as exc:
+        except (InvalidInput, RateLimited) as exc:
             form.add_error(None, exc.message)
         else:
+            services.case_open_counted(client_ip=client_ip(request))
             survivor_sign_in(request, opened.case)
             request.session[NEW_CASE_SESSION_KEY] = {"reference": opened.case.reference, "pin": opened.pin}
             return redirect("cases:created")
@@ -221,7 +223,7 @@ def add_urls(request: SurvivorRequest) -> HttpResponse:
     if form.is_valid():
         try:
             added = services.case_add_urls(actor=actor, case=case, urls=form.cleaned_data["urls"])
-        except InvalidInput as exc:
+        except (InvalidInput, RateLimited) as exc:
             form.add_error("urls", exc.message)
         else:
             messages.success(
@@ -296,7 +298,9 @@ def withdraw(request: SurvivorRequest) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.case_withdraw_and_delete(actor=actor, case=case)
-        survivor_sign_out(request)
+        # Everything goes, not only the sign-in: the session may still hold the new case's
+        # reference and PIN if the survivor never confirmed saving them.
+        request.session.flush()
         return render(request, "cases/withdrawn.html")
     return render(request, "cases/withdraw.html", {"form": form})
 
@@ -313,9 +317,7 @@ def faces(request: SurvivorRequest) -> HttpResponse:
         off_form = FaceMatchingOffForm(request.POST)
         if off_form.is_valid():
             deleted = services.case_face_matching_set(actor=actor, case=case, consent=False)
-            messages.success(
-                request, _("Face matching is off. %(n)d face template(s) deleted.") % {"n": deleted}
-            )
+            messages.success(request, _("Face matching is off. %(n)d face template(s) deleted.") % {"n": deleted})
             return redirect("cases:faces")
         status = 400
     elif request.method == "POST":

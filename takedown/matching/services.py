@@ -18,10 +18,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
-from takedown.cases.models import Case, ItemStatus, RegisteredHash, ReportedItem
+from takedown.cases.models import Case, ContentKind, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
+from takedown.core.errors import Conflict
+from takedown.detectors.base import DetectorContext, DetectorError
+from takedown.detectors.base import FaceTemplate as DetectorFaceTemplate
+from takedown.detectors.fusion import Fused, HashEvidence, finding_from_dict, fuse, strongest
+from takedown.detectors.media import medium_from_bytes
 from takedown.fetching import (
     FetchError,
     FetchPolicy,
@@ -34,6 +40,7 @@ from takedown.fetching import (
 from takedown.hashing.errors import HashingError
 from takedown.hashing.hashes import Hash
 from takedown.hashing.matcher import Match, best_match, hash_found
+from takedown.matching.detection import detector_registry
 from takedown.matching.evidence import evidence_digest, evidence_payload
 from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
 
@@ -51,6 +58,12 @@ EVIDENCE_HEADERS = (
     "x-robots-tag",
 )
 GONE_STATUSES = frozenset({404, 410})
+#: Verdicts reached from detector scores without a hash match: a person reviews them first.
+REVIEW_VERDICTS = frozenset({Verdict.PROBABLE_FORGERY, Verdict.POSSIBLE_MATCH})
+_HEADLINES = {
+    "probable_forgery": "Probable digital forgery depicting the survivor. ",
+    "possible_match": "Possible match. ",
+}
 
 FetchOutcome = Literal["retry", "fetched", "done", "skipped"]
 
@@ -94,13 +107,15 @@ def item_check_request(*, actor: Actor, item: ReportedItem, trigger: str = Check
         item.save(update_fields=["status", "updated_at"])
     _audit_item(actor, item, item.case, "item.check_requested", {"trigger": trigger, "check_id": check.pk})
     check_id = check.pk
-    transaction.on_commit(lambda: fetch_check.delay(check_id))
+    # robust: a broker that is down must not fail the report already committed; `checks_resume`
+    # publishes the check again later.
+    transaction.on_commit(lambda: fetch_check.delay(check_id), robust=True)
     return check
 
 
 def _claim_for_fetch(check_id: int) -> bool:
     """Take a pending check; a check started longer ago than a task may run was abandoned."""
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    stale = timezone.now() - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
     return (
         ItemCheck.objects.filter(pk=check_id, state=CheckState.PENDING)
         .filter(Q(started_at__isnull=True) | Q(started_at__lt=stale))
@@ -125,6 +140,7 @@ def check_fetch(*, check_id: int, final_attempt: bool = False) -> FetchOutcome:
         _record_failure(check_id=check_id, error=error)
         return "done"
     media_rows: list[FoundMedium] = []
+    context = detection_context(check.case_id)
     for outcome in page.outcomes:
         url = outcome.candidate.url
         if outcome.error is not None:
@@ -132,9 +148,60 @@ def check_fetch(*, check_id: int, final_attempt: bool = False) -> FetchOutcome:
             continue
         result = outcome.result
         assert result is not None
-        media_rows.append(_hash_medium(url, result))
+        row = _hash_medium(url, result)
+        if context is not None and row.hashes and len(media_rows) < settings.DETECTOR_MAX_MEDIA:
+            row.findings = _detect(result, context)
+        media_rows.append(row)
     _record_fetched(check_id=check_id, page=page.page, media=media_rows)
     return "fetched"
+
+
+def detection_context(case_id: int) -> DetectorContext | None:
+    """What the detectors are told about a case, or None when they should not run for it.
+
+    Detectors run when the survivor said the content is (or may be) fake, or gave face templates
+    with their consent: for a case of real images only, the hash match is the whole answer and
+    the detectors would only cost time. Face templates are decrypted here, in memory, for the
+    duration of one fetch task.
+    """
+    if not settings.DETECTORS_ENABLED:
+        return None
+    case = Case.objects.filter(pk=case_id).only("content_kind", "consent_face_matching").first()
+    if case is None:
+        return None
+    templates: tuple[DetectorFaceTemplate, ...] = ()
+    if case.consent_face_matching:
+        templates = tuple(
+            DetectorFaceTemplate(id=t.template_id, vector=tuple(t.vector), model=t.model)
+            for t in FaceTemplate.objects.filter(case_id=case_id).order_by("id")
+        )
+    if case.content_kind == ContentKind.AUTHENTIC and not templates:
+        return None
+    return DetectorContext(face_templates=templates)
+
+
+def _detect(result: FetchResult, context: DetectorContext) -> list[dict[str, object]]:
+    """Every enabled detector's finding for one fetched medium (JSON, stored encrypted)."""
+    try:
+        medium = medium_from_bytes(result.body, result.sniffed_type)
+    except DetectorError as error:
+        return [
+            {
+                "detector": "media",
+                "version": "",
+                "score": None,
+                "positive": False,
+                "explanation": f"The medium could not be prepared for the detectors: {error}",
+                "details": {},
+                "error": str(error)[:300],
+            }
+        ]
+    try:
+        registry = detector_registry()
+    except DetectorError as error:  # misconfigured: `manage.py check` reports it too; the check goes on
+        logger.error("Detectors are misconfigured, checks run on hashes only: %s", error)
+        return []
+    return [finding.to_dict() for finding in registry.analyse_all(medium, context)]
 
 
 def _hash_medium(url: str, result: FetchResult) -> FoundMedium:
@@ -223,16 +290,32 @@ def _better(a: Match | None, b: Match) -> bool:
     return (b.matched, -b.distance) > (a.matched, -a.distance)
 
 
+def _hash_text(match: Match, item_number: int) -> str:
+    kind = "Identical copy" if match.distance == 0 else "Near-identical copy"
+    return (
+        f"{kind}: {match.signal.upper()} distance {match.distance} to registered file {item_number}"
+        + (
+            f" (registered variant {match.registered_variant})"
+            if match.registered_variant not in {"original", "file"}
+            else ""
+        )
+        + (f"; {match.detail}" if match.detail else "")
+        + "."
+    )
+
+
 @transaction.atomic
 def check_match(*, check_id: int) -> Verdict | None:
-    """Compare what a check found with the case's registered hashes; record the verdict."""
+    """Compare what a check found with the case's registered hashes, fuse with the detector
+    findings recorded at fetch time, and record the verdict with its reasons."""
     check = ItemCheck.objects.select_for_update().select_related("item").filter(pk=check_id).first()
     if check is None or check.state != CheckState.FETCHED:
         return None  # already matched (redelivery) or deleted with its case
     item = ReportedItem.objects.select_for_update().get(pk=check.item_id)
     registered = _registered_by_item(check.case_id)
     item_numbers = {item_id: n for n, item_id in enumerate(registered, start=1)}
-    best_overall: tuple[FoundMedium, Match, str] | None = None
+    closest: Match | None = None
+    fused: list[tuple[FoundMedium, Fused]] = []
     media = list(check.media.all())
     for medium in media:
         if not medium.hashes:
@@ -243,50 +326,47 @@ def check_match(*, check_id: int) -> Verdict | None:
             match = best_match(hashes, found)
             if match is not None and _better(best[0] if best else None, match):
                 best = (match, item_id)
-        if best is None:
-            continue
-        match, item_id = best
-        medium.matched = match.matched
-        medium.matched_item_id = item_id if match.matched else ""
-        medium.signal = match.signal
-        medium.distance = match.distance
-        medium.registered_variant = match.registered_variant
-        medium.found_variant = match.found_variant
-        medium.detail = match.detail
+        evidence: HashEvidence | None = None
+        if best is not None:
+            match, item_id = best
+            medium.matched = match.matched
+            medium.matched_item_id = item_id if match.matched else ""
+            medium.signal = match.signal
+            medium.distance = match.distance
+            medium.registered_variant = match.registered_variant
+            medium.found_variant = match.found_variant
+            medium.detail = match.detail
+            evidence = HashEvidence(
+                match.matched, match.signal, match.distance, _hash_text(match, item_numbers[item_id])
+            )
+            if _better(closest, match):
+                closest = match
+        verdict_of_medium = fuse(evidence, [finding_from_dict(f) for f in medium.findings or []])
+        medium.assessment = verdict_of_medium.verdict
+        medium.reasons = list(verdict_of_medium.reasons)
         medium.save()
-        if best_overall is None or _better(best_overall[1], match):
-            best_overall = (medium, match, item_id)
+        fused.append((medium, verdict_of_medium))
 
     was_seen = item.status in {ItemStatus.LIVE, ItemStatus.REMOVED}
     hashed = [m for m in media if m.hashes]
-    if best_overall is not None and best_overall[1].matched:
-        _medium, match, item_id = best_overall
-        kind = "identical copy" if match.distance == 0 else "near-identical copy"
-        verdict = Verdict.MATCH
-        text = (
-            f"{kind}: {match.signal.upper()} distance {match.distance} to registered file "
-            f"{item_numbers[item_id]}"
-            + (
-                f" (registered variant {match.registered_variant})"
-                if match.registered_variant not in {"original", "file"}
-                else ""
-            )
-            + (f"; {match.detail}" if match.detail else "")
-        )
+    top = strongest([f for _m, f in fused])
+    if top is not None and top.verdict != "no_match":
+        verdict = Verdict(top.verdict)
+        text = _HEADLINES.get(top.verdict, "") + " ".join(top.reasons)
+        if top.needs_review:
+            text += " Needs review by a person before any notice."
     elif was_seen and item.status == ItemStatus.LIVE:
         verdict = Verdict.REMOVED
         text = "Removed: the page is up but the matching image is gone" + (
-            f" (closest distance now {best_overall[1].distance})." if best_overall else "."
+            f" (closest distance now {closest.distance})." if closest else "."
         )
     elif not hashed:
         verdict = Verdict.NO_MATCH
         text = f"No image or video could be read on the page ({len(media)} candidate(s))."
     else:
         verdict = Verdict.NO_MATCH
-        closest = (
-            f" Closest: {best_overall[1].signal.upper()} distance {best_overall[1].distance}." if best_overall else ""
-        )
-        text = f"Nothing matching among {len(hashed)} image(s) or video(s).{closest}"
+        nearest = f" Closest: {closest.signal.upper()} distance {closest.distance}." if closest else ""
+        text = f"Nothing matching among {len(hashed)} image(s) or video(s).{nearest}"
     _seal(check, item, verdict, text)
     case = Case.objects.get(pk=check.case_id)
     if case.consent_share_hashes:
@@ -359,8 +439,12 @@ def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None
     previous_status = item.status
     item.last_checked_at = now
     item.platform = item.platform or _platform_key(item.host)
-    if verdict == Verdict.MATCH:
+    if verdict == Verdict.MATCH or (verdict in REVIEW_VERDICTS and item.confirmed_at is not None):
         item.status = ItemStatus.LIVE
+        item.removed_at = None
+    elif verdict in REVIEW_VERDICTS:
+        # Detector scores alone never make a link "live": a person confirms it first.
+        item.status = ItemStatus.NEEDS_REVIEW
         item.removed_at = None
     elif verdict == Verdict.REMOVED:
         item.status = ItemStatus.REMOVED
@@ -372,7 +456,9 @@ def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None
     item.save(update_fields=["status", "last_checked_at", "removed_at", "platform", "updated_at"])
     actor = Actor.system()
     _audit_item(actor, item, case, "item.checked", {"check_id": check.pk, "verdict": verdict})
-    if previous_status == ItemStatus.REMOVED and verdict == Verdict.MATCH:
+    if item.status == ItemStatus.NEEDS_REVIEW and previous_status != ItemStatus.NEEDS_REVIEW:
+        _audit_item(actor, item, case, "item.needs_review", {"check_id": check.pk, "verdict": verdict})
+    if previous_status == ItemStatus.REMOVED and item.status == ItemStatus.LIVE:
         _audit_item(actor, item, case, "item.reappeared", {"check_id": check.pk})
     elif verdict == Verdict.REMOVED and previous_status != ItemStatus.REMOVED:
         _audit_item(actor, item, case, "item.removed", {"check_id": check.pk})
@@ -399,6 +485,36 @@ def recheck_due(*, now: object = None, limit: int = 500) -> int:
     return count
 
 
+def checks_resume(*, limit: int = 500) -> int:
+    """Publish again the checks whose task message was lost; returns how many were published.
+
+    PostgreSQL, not the broker, is the record of work to do: a message can be lost when Redis
+    restarts without persistence, when it was down as the report was committed, or when a worker
+    failed to publish the next step (the database restarting under it). A pending check never
+    started (or whose claim went stale) is fetched again; a fetched one is matched again.
+    """
+    from takedown.matching.tasks import fetch_check, match_check
+
+    now = timezone.now()
+    waited = now - timedelta(seconds=settings.TASK_RESUME_AFTER_SECONDS)
+    stale = now - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
+    pending = ItemCheck.objects.filter(state=CheckState.PENDING).filter(
+        Q(started_at__isnull=True, created_at__lt=waited) | Q(started_at__lt=stale)
+    )
+    fetched = ItemCheck.objects.filter(state=CheckState.FETCHED, fetched_at__lt=waited)
+    count = 0
+    try:
+        for check_id in pending.order_by("id").values_list("id", flat=True)[:limit]:
+            fetch_check.delay(check_id)
+            count += 1
+        for check_id in fetched.order_by("id").values_list("id", flat=True)[:limit]:
+            match_check.delay(check_id)
+            count += 1
+    except Exception:  # the broker is down: the next run tries again
+        logger.warning("checks_resume: publishing failed after %d check(s)", count, exc_info=True)
+    return count
+
+
 @dataclass(frozen=True)
 class ItemEvidence:
     item: ReportedItem
@@ -408,3 +524,29 @@ class ItemEvidence:
 def items_request_checks(*, actor: Actor, items: list[ReportedItem], trigger: str) -> None:
     for item in items:
         item_check_request(actor=actor, item=item, trigger=trigger)
+
+
+@transaction.atomic
+def item_review_decide(*, actor: Actor, item: ReportedItem, confirm: bool) -> ReportedItem:
+    """A person decides on a link that detectors flagged without a hash match.
+
+    Confirming ("this depicts the survivor") makes the link live, so notices can be drafted for
+    it and later checks keep treating it as such; dismissing sets it to "nothing matching". The
+    caller has reached the item through `access_item` (staff of the case's organisation, or the
+    survivor of the case).
+    """
+    item = ReportedItem.objects.select_for_update().get(pk=item.pk)
+    if item.status != ItemStatus.NEEDS_REVIEW:
+        raise Conflict(_("This link is not waiting for review."))
+    case = Case.objects.get(pk=item.case_id)
+    if not case.is_active:
+        raise Conflict(_("This case is closed."))
+    if confirm:
+        item.status = ItemStatus.LIVE
+        item.confirmed_at = timezone.now()
+    else:
+        item.status = ItemStatus.NO_MATCH
+        item.confirmed_at = None
+    item.save(update_fields=["status", "confirmed_at", "updated_at"])
+    _audit_item(actor, item, case, "item.review_confirmed" if confirm else "item.review_dismissed", {})
+    return item

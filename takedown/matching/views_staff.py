@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from takedown.cases.access import access_case, access_item
+from takedown.cases.forms import ReviewForm
+from takedown.cases.selectors import cases_flagged_for_volume, items_needing_review
+from takedown.core.errors import Conflict
 from takedown.matching.evidence import evidence_export, evidence_verify
 from takedown.matching.models import CheckTrigger
-from takedown.cases.forms import ReviewForm
-from takedown.cases.selectors import items_needing_review
-from takedown.core.errors import Conflict
 from takedown.matching.services import item_check_request, item_review_decide
+from takedown.notices.selectors import notices_needing_second_review
 from takedown.organizations.access import StaffRequest, staff_required
 
 
@@ -52,7 +53,15 @@ def case_evidence_export(request: StaffRequest, case_id: int) -> JsonResponse:
 @staff_required
 def review_queue(request: StaffRequest) -> HttpResponse:
     """Links flagged by detectors alone (possible deepfakes): a person decides before any notice."""
-    return render(request, "staff/cases/review.html", {"items": items_needing_review(actor=request.actor)})
+    return render(
+        request,
+        "staff/cases/review.html",
+        {
+            "items": items_needing_review(actor=request.actor),
+            "volume_cases": cases_flagged_for_volume(actor=request.actor),
+            "notices": notices_needing_second_review(organization_ids=request.actor.organization_ids),
+        },
+    )
 
 
 @require_POST

@@ -133,8 +133,15 @@ def _check_url(url: str) -> None:
             )
 
 
-def webhook_post(*, url: str, secret: str, payload: dict[str, Any], idempotency_key: str) -> TransportResult:
-    """POST the signed JSON notice. 2xx delivered; 408/425/429/5xx, timeouts and drops transient."""
+def webhook_post(
+    *,
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    extra_headers: dict[str, str] | None = None,
+) -> TransportResult:
+    """POST the signed JSON notice (or platform event). 2xx delivered; 408/425/429/5xx, timeouts and drops transient."""
     if not secret:
         return TransportResult(delivered=False, detail="The platform channel has no webhook secret configured.")
     try:
@@ -149,6 +156,7 @@ def webhook_post(*, url: str, secret: str, payload: dict[str, Any], idempotency_
         "X-Takedown-Timestamp": timestamp,
         "X-Takedown-Signature": webhook_signature(secret, timestamp, body),
         "Idempotency-Key": idempotency_key,
+        **(extra_headers or {}),
     }
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment

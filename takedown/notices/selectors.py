@@ -89,3 +89,31 @@ def case_escalations(*, case: Case) -> QuerySet[Escalation]:
         .select_related("notice__platform", "draft_notice__platform")
         .order_by("-created_at", "-id")
     )
+
+
+def notice_hash_backed(notice: Notice) -> bool:
+    """True when every link of the notice had a check that found a copy of a registered image.
+
+    A notice without that (a link the service could not fetch, or one confirmed by a person after
+    the detectors flagged it) rests on someone's word: it is reviewed by a second person.
+    """
+    item_ids = list(notice.items.values_list("pk", flat=True))
+    if not item_ids:
+        return False
+    matched = (
+        ItemCheck.objects.filter(item_id__in=item_ids, state=CheckState.DONE, verdict="match")
+        .values("item_id")
+        .distinct()
+        .count()
+    )
+    return matched == len(item_ids)
+
+
+def notices_needing_second_review(*, organization_ids: Iterable[int], limit: int = 200) -> list[Notice]:
+    """Drafts and ready notices of these organisations that are not backed by a hash match."""
+    candidates = (
+        Notice.objects.filter(case__organization_id__in=list(organization_ids), status__in=["draft", "ready"])
+        .select_related("case", "platform", "created_by")
+        .order_by("created_at", "id")[:limit]
+    )
+    return [n for n in candidates if not notice_hash_backed(n)]

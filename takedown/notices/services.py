@@ -9,13 +9,16 @@ the basis's clock; the case's `next_deadline_at` is kept equal to its earliest o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Min, Model, Q
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -50,8 +53,10 @@ from takedown.notices.models import (
     PlatformDomain,
 )
 from takedown.notices.rendering import NoticeContext, RenderedNotice, notice_context, notice_pdf, render_context
-from takedown.notices.selectors import platform_for_host
+from takedown.notices.selectors import notice_hash_backed, platform_for_host
 from takedown.notices.validation import MissingElement, context_missing, elements_digest
+
+logger = logging.getLogger(__name__)
 
 REGISTRY_FORMAT = "takedown-platforms"
 
@@ -496,6 +501,45 @@ def notice_draft(*, actor: Actor, case: Case, items: Sequence[ReportedItem], bas
     return _notice_draft(actor=actor, case=case, items=items, basis_code=basis_code, routes=routes)
 
 
+#: A notice in one of these states is on its way or working: another one for the same link and
+#: platform would only be a duplicate (follow-ups go through escalations, which do not pass here).
+#: Drafts do not count: an advocate may draft on several legal bases and send one.
+_OPEN_NOTICE_STATES = (
+    NoticeStatus.READY,
+    NoticeStatus.APPROVED,
+    NoticeStatus.QUEUED,
+    NoticeStatus.DELIVERY_FAILED,
+    NoticeStatus.SENT,
+    NoticeStatus.ACKNOWLEDGED,
+    NoticeStatus.NEEDS_INFO,
+)
+
+
+def _refuse_duplicates(*, items: Sequence[ReportedItem], platform: Platform, exclude_id: int | None = None) -> None:
+    """Refuse a second open notice to the same platform for the same link.
+
+    Duplicate notices waste a platform's reviewers and, sent in volume, are how a service like
+    this gets its notices ignored. A link can be in a new notice once the earlier one ended
+    (removed, rejected) - for example after the content came back.
+    """
+    others = Notice.objects.filter(platform=platform, status__in=_OPEN_NOTICE_STATES, items__in=list(items))
+    if exclude_id is not None:
+        others = others.exclude(pk=exclude_id)
+    open_notice = others.order_by("id").first()
+    if open_notice is not None:
+        raise Conflict(
+            _("A notice to %(platform)s for this link is already under way (notice %(id)d). Use that one.")
+            % {"platform": platform.name, "id": open_notice.pk}
+        )
+
+
+def _refuse_duplicate_notice(notice: Notice) -> None:
+    """A draft about to go further must not duplicate an open notice (escalation follow-ups may)."""
+    if Escalation.objects.filter(draft_notice=notice).exists():
+        return
+    _refuse_duplicates(items=list(notice.items.all()), platform=notice.platform, exclude_id=notice.pk)
+
+
 @transaction.atomic
 def _notice_draft(
     *,
@@ -512,7 +556,12 @@ def _notice_draft(
         raise InvalidInput(_("Choose at least one link for the notice."))
     if any(item.case_id != case.pk for item in items):
         raise InvalidInput(_("A notice covers links of its own case only."))
+    if any(item.status == ItemStatus.NEEDS_REVIEW for item in items):
+        # Detector scores alone (a face like the survivor's, no hash match) are never grounds
+        # for a notice: a person confirms the link first (matching.services.item_review_decide).
+        raise InvalidInput(_("A link waiting for review cannot go in a notice yet. Review it first."))
     platform = _platform_of(actor, items, routes)
+    _refuse_duplicates(items=items, platform=platform)
     hosted = next((r for r in routes.values() if r.found), None)
     choices = b.select_bases(case, platform, include_opt_in=basis_code is not None)
     if basis_code is None:
@@ -595,6 +644,7 @@ def notice_mark_ready(*, actor: Actor, notice: Notice) -> Notice:
     """Draft -> ready for approval, only when nothing required is missing."""
     notice = _locked(notice)
     _transition(notice, NoticeStatus.READY)
+    _refuse_duplicate_notice(notice)
     ctx = notice_context(notice)
     _refuse_missing(context_missing(ctx, render_context(ctx).text))
     notice.save(update_fields=["status", "updated_at"])
@@ -617,8 +667,17 @@ def notice_approve(*, actor: Actor, notice: Notice) -> Notice:
             raise Conflict(_("This request cannot be approved now."))
     elif actor.kind != ActorKind.STAFF:
         raise Conflict(_("Only an advocate or the survivor can approve a notice."))
+    elif actor.user_id is not None and actor.user_id == notice.created_by_id and not notice_hash_backed(notice):
+        # Four eyes where no hash match backs the notice: the drafter cannot approve it alone.
+        raise Conflict(
+            _(
+                "This notice is not backed by a hash match, so a second person approves it: another "
+                "advocate, or the survivor once you mark it ready."
+            )
+        )
     if notice.status == NoticeStatus.DRAFT:
         _transition(notice, NoticeStatus.READY)
+        _refuse_duplicate_notice(notice)
     _transition(notice, NoticeStatus.APPROVED)
     ctx = notice_context(notice)
     _refuse_missing(context_missing(ctx, render_context(ctx).text))
@@ -678,6 +737,9 @@ def notice_mark_sent(
         "notice.sent",
         {"channel": notice.channel, "due_at": notice.due_at.isoformat() if notice.due_at else None},
     )
+    from takedown.platforms.services import notice_sent_announce
+
+    notice_sent_announce(notice_id=notice.pk, platform_id=notice.platform_id)
     if notice.case.status == CaseStatus.OPEN:
         from takedown.cases.services import case_set_status
 
@@ -724,6 +786,41 @@ def notice_record_reply(
     return notice
 
 
+# Outcomes a platform may resolve a notice with, and what each requires it to say.
+RESOLUTIONS = (NoticeStatus.REMOVED, NoticeStatus.REJECTED, NoticeStatus.NEEDS_INFO)
+
+
+@transaction.atomic
+def notice_acknowledge(*, actor: Actor, notice: Notice, platform_ticket: str) -> Notice:
+    """The platform confirms receipt and names its own ticket (API or portal)."""
+    if not platform_ticket.strip():
+        raise InvalidInput(_("Please give your ticket number."), code="ticket_required")
+    return notice_record_reply(
+        actor=actor, notice=notice, outcome=NoticeStatus.ACKNOWLEDGED, platform_ticket=platform_ticket
+    )
+
+
+@transaction.atomic
+def notice_resolve(*, actor: Actor, notice: Notice, outcome: str, reason: str = "") -> Notice:
+    """The platform's decision: removed, rejected (reason required) or needs information (question required).
+
+    A removal is not taken on the platform's word: the notice's links are re-checked at once, and
+    the check's verdict is what marks each link removed.
+    """
+    from takedown.matching.services import items_request_checks
+
+    if outcome not in RESOLUTIONS:
+        raise InvalidInput(_("Unknown outcome."), code="invalid_outcome")
+    if outcome == NoticeStatus.REJECTED and not reason.strip():
+        raise InvalidInput(_("Please give the reason for rejecting the notice."), code="reason_required")
+    if outcome == NoticeStatus.NEEDS_INFO and not reason.strip():
+        raise InvalidInput(_("Please say what information you need."), code="question_required")
+    notice = notice_record_reply(actor=actor, notice=notice, outcome=outcome, reason=reason)
+    if outcome == NoticeStatus.REMOVED:
+        items_request_checks(actor=actor, items=list(notice.items.all()), trigger=CheckTrigger.RECHECK)
+    return notice
+
+
 # ---------------------------------------------------------------------------------------------------
 # Delivery
 
@@ -766,19 +863,90 @@ def notice_send(*, actor: Actor, notice: Notice) -> Notice:
     notice.save(update_fields=["status", "delivery_claimed_at", "updated_at"])
     _audit(actor, notice, "notice.queued", {"channel": notice.channel, "from": previous})
     notice_id = notice.pk
-    transaction.on_commit(lambda: deliver_notice.delay(notice_id))
+    # robust: a broker that is down must not undo the advocate's send; `deliveries_resume`
+    # publishes the notice again later.
+    transaction.on_commit(lambda: deliver_notice.delay(notice_id), robust=True)
     return notice
 
 
 def _claim_for_delivery(notice_id: int) -> bool:
     """Take a queued notice; a claim older than a task may run was abandoned (worker killed)."""
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    stale = timezone.now() - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
     return (
         Notice.objects.filter(pk=notice_id, status=NoticeStatus.QUEUED)
         .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=stale))
         .update(delivery_claimed_at=timezone.now())
         == 1
     )
+
+
+#: How many times a notice's delivery may be abandoned (its worker killed, or its task failing
+#: after the claim) before it is marked failed for the advocate, rather than sent yet again.
+MAX_ABANDONED_DELIVERIES = 3
+ABANDONED_DETAIL = "The delivery stopped before its outcome was recorded; the receiver may already have it."
+
+
+def deliveries_resume(*, limit: int = 200) -> int:
+    """Publish again the queued notices whose task message was lost; returns how many were published.
+
+    PostgreSQL, not the broker, is the record of what is queued: a message is lost when Redis
+    restarts without persistence or was down when the notice was sent, or when the task failed
+    on the database restarting under it. A queued notice not claimed for a while is published
+    again. A claim gone stale (its worker died mid-delivery) is recorded as an attempt, since the
+    receiver may have the notice; after MAX_ABANDONED_DELIVERIES the notice is marked failed,
+    so a task that keeps dying after sending cannot resend it forever.
+    """
+    from takedown.notices.tasks import deliver_notice
+
+    now = timezone.now()
+    waited = now - timedelta(seconds=settings.TASK_RESUME_AFTER_SECONDS)
+    stale = now - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
+    queued = Notice.objects.filter(status=NoticeStatus.QUEUED)
+    abandoned = list(queued.filter(delivery_claimed_at__lt=stale).order_by("id").values_list("id", flat=True)[:limit])
+    unclaimed = queued.filter(delivery_claimed_at__isnull=True, updated_at__lt=waited).order_by("id")
+    to_publish = [n for n in abandoned if _release_abandoned(n, stale)]
+    to_publish += [n for n in unclaimed.values_list("id", flat=True)[:limit] if n not in to_publish]
+    count = 0
+    try:
+        for notice_id in to_publish:
+            deliver_notice.delay(notice_id)
+            count += 1
+    except Exception:  # the broker is down: the next run tries again
+        logger.warning("deliveries_resume: publishing failed after %d notice(s)", count, exc_info=True)
+    return count
+
+
+@transaction.atomic
+def _release_abandoned(notice_id: int, stale: datetime) -> bool:
+    """Record an abandoned delivery and free the notice for another try; False if it failed for good."""
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("case__organization").get(pk=notice_id)
+    if (
+        notice.status != NoticeStatus.QUEUED
+        or notice.delivery_claimed_at is None
+        or notice.delivery_claimed_at >= stale
+    ):
+        return False  # delivered, or taken again meanwhile
+    earlier = DeliveryAttempt.objects.filter(notice=notice, detail=ABANDONED_DETAIL).count()
+    last = earlier + 1 >= MAX_ABANDONED_DELIVERIES
+    attempt = DeliveryAttempt.objects.create(
+        notice=notice,
+        channel=notice.channel,
+        started_at=notice.delivery_claimed_at,
+        finished_at=timezone.now(),
+        outcome=DeliveryOutcome.PERMANENT_FAILURE if last else DeliveryOutcome.TRANSIENT_FAILURE,
+        detail=ABANDONED_DETAIL,
+        idempotency_key=delivery_key(notice.pk),
+    )
+    system = Actor.system()
+    _audit(system, notice, "notice.delivery_attempted", {"attempt_id": attempt.pk, "outcome": attempt.outcome})
+    notice.delivery_claimed_at = None
+    if last:
+        _transition(notice, NoticeStatus.DELIVERY_FAILED)
+        notice.save(update_fields=["status", "delivery_claimed_at", "updated_at"])
+        _audit(system, notice, "notice.delivery_failed", {"attempt_id": attempt.pk})
+        return False
+    notice.save(update_fields=["delivery_claimed_at", "updated_at"])
+    return True
 
 
 def _transport(
@@ -842,15 +1010,33 @@ def notice_deliver(*, notice_id: int, final_attempt: bool = False) -> DeliveryRe
         result = TransportResult(delivered=False, detail=exc.message)
     else:
         result, channel_id = _transport(notice, ctx, rendered, key)
-    return _record_attempt(
-        notice_id=notice.pk,
-        result=result,
-        started=started,
-        key=key,
-        channel_id=channel_id,
-        rendered=rendered,
-        final_attempt=final_attempt,
+    return _waiting_out_database_outage(
+        lambda: _record_attempt(
+            notice_id=notice.pk,
+            result=result,
+            started=started,
+            key=key,
+            channel_id=channel_id,
+            rendered=rendered,
+            final_attempt=final_attempt,
+        )
     )
+
+
+def _waiting_out_database_outage(record: Callable[[], DeliveryResult]) -> DeliveryResult:
+    """Record a delivery's outcome, retrying through a short database outage (a restart).
+
+    The notice has been handed over by now: failing to record it would leave the claim to go
+    stale and the notice to be sent a second time. Past about 7 s the error is raised.
+    """
+    for delay in (0.5, 1.0, 2.0, 4.0):
+        try:
+            return record()
+        except (OperationalError, InterfaceError):
+            logger.warning("notice_deliver: the database is unreachable; recording again in %.1f s", delay)
+            db_connection.close()
+            time.sleep(delay)
+    return record()
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ import random
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from takedown.notices import services
 
@@ -21,7 +22,15 @@ def _backoff(retries: int) -> float:
     return min(base * 2.0**retries, base * 60) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
 
 
-@shared_task(bind=True, name="takedown.notices.tasks.deliver_notice", max_retries=MAX_DELIVERY_RETRIES)
+# autoretry: the database restarting under the task (before its claim, typically) retries it in a
+# few seconds rather than failing the message, which only `deliveries_resume` would find again.
+@shared_task(
+    bind=True,
+    name="takedown.notices.tasks.deliver_notice",
+    max_retries=MAX_DELIVERY_RETRIES,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+)
 def deliver_notice(self, notice_id: int) -> str:  # type: ignore[no-untyped-def]
     # In process (no broker) nothing can retry later, so the first answer is the final one.
     final = bool(self.request.is_eager) or self.request.retries >= MAX_DELIVERY_RETRIES
@@ -34,3 +43,8 @@ def deliver_notice(self, notice_id: int) -> str:  # type: ignore[no-untyped-def]
 @shared_task(name="takedown.notices.tasks.deadlines_due")
 def deadlines_due() -> int:
     return services.deadlines_review()
+
+
+@shared_task(name="takedown.notices.tasks.deliveries_resume")
+def deliveries_resume() -> int:
+    return services.deliveries_resume()

@@ -150,7 +150,9 @@ def test_a_survivor_confirms_a_flagged_link_and_only_then_a_notice_can_be_drafte
 def test_the_advocate_review_queue_shows_only_their_organisation(
     opened: services.OpenedCase, org_b: Organization
 ) -> None:
-    other = services.case_open(actor=Actor.system(), signature_name="O", organization=org_b, urls=["https://x.example/"])
+    other = services.case_open(
+        actor=Actor.system(), signature_name="O", organization=org_b, urls=["https://x.example/"]
+    )
     ReportedItem.objects.update(status=ItemStatus.NEEDS_REVIEW)
     advocate = staff_client(opened.case.organization, "adv@a.org")
     html = advocate.get("/staff/cases/review/").content.decode()
@@ -158,9 +160,30 @@ def test_the_advocate_review_queue_shows_only_their_organisation(
     assert "x.example" not in html and other.case.reference not in html
 
     item = opened.case.items.get()
-    response = advocate.post(f"/staff/cases/{opened.case.pk}/items/{item.pk}/review/", {"decision": "dismiss", "next": "queue"})
+    response = advocate.post(
+        f"/staff/cases/{opened.case.pk}/items/{item.pk}/review/", {"decision": "dismiss", "next": "queue"}
+    )
     assert response.status_code == 302 and response["Location"] == "/staff/cases/review/"
     assert ReportedItem.objects.get(pk=item.pk).status == ItemStatus.NO_MATCH
     assert "Nothing waiting for review." in advocate.get("/staff/cases/review/").content.decode()
     event = AuditEvent.objects.filter(action="item.review_dismissed").get()
     assert event.data == {"item_id": item.pk} and event.actor_user is not None
+
+
+def test_an_advocate_opens_a_case_with_face_templates_only_with_the_survivors_consent(org_a: Organization) -> None:
+    client = staff_client(org_a, "adv@a.org")
+    form = {
+        "organization": org_a.pk,
+        "survivor_name": "R. Survivor",
+        "authorisation": "Signed authorisation form",
+        "authorisation_confirmed": "on",
+        "signature_name": "Advocate Name",
+        "content_kind": "digital_forgery",
+        "bundle": faces_bundle(face(7), with_photo=True),
+    }
+    refused = client.post("/staff/cases/new/", form)
+    assert "includes face templates" in refused.content.decode() and Case.objects.count() == 0
+    assert client.post("/staff/cases/new/", {**form, "consent_face_matching": "on"}).status_code == 200
+    case = Case.objects.get()
+    assert case.consent_face_matching and case.face_templates.count() == 1 and case.registered_hashes.exists()
+    assert "On, 1 face template" in client.get(f"/staff/cases/{case.pk}/").content.decode()

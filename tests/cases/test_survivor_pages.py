@@ -160,6 +160,20 @@ def test_idle_survivor_session_expires(client: Client) -> None:
     assert response.status_code == 302 and response["Location"] == "/case/sign-in/"
 
 
+def test_an_active_survivor_session_still_ends_after_its_maximum_length(client: Client) -> None:
+    from takedown.cases.access import SURVIVOR_SESSION_KEY
+
+    open_case(client)
+    assert client.get("/case/").status_code == 200
+    session = client.session
+    data = session[SURVIVOR_SESSION_KEY]
+    data["since"] -= 2 * 3600 + 1  # signed in just over two hours ago, active all along
+    session[SURVIVOR_SESSION_KEY] = data
+    session.save()
+    response = client.get("/case/")
+    assert response.status_code == 302 and response["Location"] == "/case/sign-in/"
+
+
 def test_withdraw_and_delete_everything(client: Client) -> None:
     reference, _pin = open_case(client)
     case_id = Case.objects.get(reference=reference).pk

@@ -213,6 +213,8 @@ def test_survivor_email_appears_only_when_they_chose_email(org: Organization, se
     case_services.case_update_contact(
         actor=Actor(kind="survivor", case_id=case.pk), case=case, contact_preference="none"
     )
+    # The first notice ended (a second open one for the same link would be refused as a duplicate).
+    Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.REJECTED)
     other = draft(Case.objects.get(pk=case.pk))
     rendered = render_notice(other)
     assert email not in rendered.text + rendered.html + str(rendered.json)

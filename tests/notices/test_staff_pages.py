@@ -8,6 +8,7 @@ from django.test import Client
 from takedown.cases.models import Case
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
+from takedown.matching.models import CheckState, ItemCheck
 from takedown.notices.models import Notice, NoticeStatus
 from takedown.notices.services import notice_draft
 from takedown.organizations.models import Organization
@@ -21,7 +22,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("registry")]
 def case(org_a: Organization) -> Case:
     org_a.notice_contact_email = "notices@helpline.example.org"
     org_a.save()
-    return open_case(organization=org_a, urls=["https://x.com/a/status/1", "https://x.com/a/status/2"])
+    case = open_case(organization=org_a, urls=["https://x.com/a/status/1", "https://x.com/a/status/2"])
+    # Checks found a copy at both links, so the drafting advocate may approve alone (a notice
+    # without a hash match needs a second person: tests/cases/test_abuse_resistance.py).
+    for item in case.items.all():
+        ItemCheck.objects.create(
+            item=item, case=case, trigger="report", state=CheckState.DONE, verdict="match", requested_url=item.url
+        )
+    return case
 
 
 def test_advocate_drafts_previews_and_approves(case: Case, org_a: Organization) -> None:

@@ -1,0 +1,310 @@
+"""Batch lookup API throughput: hashes per second through gunicorn at N consented PDQ hashes.
+
+What the number covers: `wrk` on loopback POSTs `/api/v1/lookup/` batches (default 1,000 PDQ
+hashes, 1% of them planted within distance 8 of a registered hash, the rest random) with a real
+API key to gunicorn serving the project's WSGI app on this machine (2 workers = 2 cores, which
+`wrk` shares). Each request goes through the whole stack: middleware, key authentication
+(PostgreSQL), the Redis rate limit, JSON parsing, the lookup service (the in-process bank's
+`query_many`, the case-token HMACs, one query for the matched hash ids), the audit row written
+per call, and the JSON answer. Hashes/s = requests/s x batch size; only 200 answers are counted.
+
+What is stored: N rows of `platforms_feedentry` (the table lookups read; the feed's copy of each
+consented registered hash) with values encrypted by the project's field encryption (Fernet),
+written with COPY in a database of its own (`takedown_bench_api`, dropped at the end unless
+--keep-db). No `cases_registeredhash` rows are written: the lookup never reads them, and
+1 million of them would only slow the set-up. Each worker loads the bank (decrypting every
+value) in `post_worker_init`, before it takes requests; that load time is reported separately.
+
+The index is the bank's `LOOKUP_INDEX_CLASS` (numpy brute force, `HammingIndex`) or, with
+`--index scaled`, `takedown.hashing.scaled_index.MultiIndexHammingIndex` swapped in by the
+one-line choice (see the gunicorn hook in bench/api_gunicorn.py).
+
+    .venv/bin/python bench/api.py            # 1M hashes; brute force (50-hash batches), then scaled (1,000)
+    .venv/bin/python bench/api.py --quick    # 100k hashes, 10 s per index
+
+Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL as for the tests) and Debian's `wrk`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from the repository
+BENCH_DB = "takedown_bench_api"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _base_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "takedown.settings",
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "600",
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "bench-api",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "PLATFORM_API_RATE_LIMIT_PER_MINUTE": "100000000",
+        "CHECK_ON_REPORT": "false",
+    }
+
+
+def _recreate_database(admin_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return admin_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+
+
+def _drop_database(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+
+
+def _encrypt_block(values: list[str]) -> list[str]:
+    import django
+
+    django.setup()
+    from takedown.core.crypto import encrypt_text
+
+    return [encrypt_text(v) for v in values]
+
+
+def _random_pdq(n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+    return [row.tobytes().hex() for row in raw]
+
+
+def _flip(value: str, bits: int, rng: np.random.Generator) -> str:
+    number = int(value, 16)
+    for bit in rng.choice(256, size=bits, replace=False):
+        number ^= 1 << int(bit)
+    return f"{number:064x}"
+
+
+def populate(n: int, env: dict[str, str]) -> tuple[list[str], float]:
+    """N random PDQ feed entries, encrypted in 2 processes and written with COPY. Returns the values."""
+    started = time.perf_counter()
+    values = _random_pdq(n, seed=20261126)
+    blocks = [values[i : i + 50_000] for i in range(0, n, 50_000)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        encrypted = [token for block in pool.map(_encrypt_block, blocks) for token in block]
+    import psycopg
+
+    now = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime())
+    with psycopg.connect(env["DATABASE_URL"]) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY platforms_feedentry (change_id, public_id, signal, status, case_id, value, value_digest, updated_at)"
+            " FROM STDIN"
+        ) as copy:
+            for i, token in enumerate(encrypted):
+                copy.write_row((i + 1, f"h_{i:032x}", "pdq", "active", i // 10 + 1, token, "", now))
+        cur.execute("INSERT INTO platforms_feedcounter (id, last_change_id) VALUES (1, %s)", (n,))
+        conn.commit()
+    return values, time.perf_counter() - started
+
+
+def make_key(env: dict[str, str]) -> str:
+    script = (
+        "import django; django.setup()\n"
+        "from takedown.core.access import Actor\n"
+        "from takedown.notices.models import Platform\n"
+        "from takedown.platforms import services\n"
+        "p = Platform.objects.create(slug='bench', name='Bench')\n"
+        "a = services.platform_account_create(actor=Actor.system(), platform=p, is_vetted=True)\n"
+        "print(services.api_key_create(actor=Actor.system(), account=a, scopes=['lookup']).secret)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def request_body(values: list[str], batch: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    planted = max(1, batch // 100)
+    hashes = [_flip(values[int(rng.integers(len(values)))], 8, rng) for _ in range(planted)]
+    hashes += _random_pdq(batch - planted, seed=seed + 1)
+    return json.dumps({"hashes": [{"signal": "pdq", "value": h} for h in hashes]}).encode()
+
+
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+local f = io.open("%(body)s", "rb"); wrk.body = f:read("*a"); f:close()
+"""
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int, index: str, ready_dir: Path
+) -> subprocess.Popen[bytes]:
+    worker_env = {**env, "BENCH_LOOKUP_INDEX": index, "BENCH_READY_DIR": str(ready_dir)}
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "takedown.wsgi:application",
+            "--config",
+            str(ROOT / "bench" / "api_gunicorn.py"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "900",
+        ],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def run_wrk(url: str, key: str, body: bytes, seconds: int, connections: int, tmp: Path) -> dict[str, float]:
+    body_path = tmp / "body.json"
+    body_path.write_bytes(body)
+    lua = tmp / "post.lua"
+    lua.write_text(WRK_LUA % {"key": key, "body": body_path})
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "600s", "--latency", "-s", str(lua), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    requests_total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    latency = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    median_ms = float(latency.group(1)) * scale[latency.group(2)] if latency else float("nan")
+    return {"requests": requests_total, "elapsed": elapsed, "errors": errors, "median_ms": median_ms}
+
+
+def bench_one(
+    env: dict[str, str], values: list[str], key: str, index: str, args: argparse.Namespace
+) -> dict[str, object]:
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        ready = tmp / "ready"
+        ready.mkdir()
+        started = time.perf_counter()
+        server = start_gunicorn(env, port, args.workers, index, ready)
+        try:
+            while len(list(ready.iterdir())) < args.workers:
+                if server.poll() is not None:
+                    raise SystemExit(server.stderr.read().decode() if server.stderr else "gunicorn died")
+                time.sleep(0.5)
+            load_seconds = max(float(p.read_text()) for p in ready.iterdir())
+            ready_after = time.perf_counter() - started
+            body = request_body(values, args.batch, seed=7)
+            url = f"http://127.0.0.1:{port}/api/v1/lookup/"
+            request = urllib.request.Request(
+                url, data=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=900) as response:  # one warm, checked answer
+                answer = json.loads(response.read())["results"]
+            planted_found = sum(1 for r in answer[: max(1, args.batch // 100)] if r["matches"])
+            result = run_wrk(url, key, body, args.seconds, args.connections, tmp)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+    ok = result["requests"] - result["errors"]
+    return {
+        "index": index,
+        "batch": args.batch,
+        "requests": int(result["requests"]),
+        "errors": int(result["errors"]),
+        "hashes_per_s": ok * args.batch / result["elapsed"],
+        "median_ms": result["median_ms"],
+        "load_s": load_seconds,
+        "ready_s": ready_after,
+        "planted_found": f"{planted_found}/{max(1, args.batch // 100)}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hashes", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--brute-batch", type=int, default=50, help="batch for the brute-force index (1,000 would take minutes)"
+    )
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--index", choices=["brute", "scaled", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="100k hashes, 10 s per index")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.hashes, args.seconds = 100_000, 10
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is required (Debian package `wrk`).")
+    # The server to create the bench database on (its own database name is not used).
+    admin_url = (
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres").rsplit("/", 1)[0] + "/postgres"
+    )
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
+    database_url = _recreate_database(admin_url)
+    env = _base_env(database_url, redis_url)
+    os.environ.update(env)
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        values, populate_s = populate(args.hashes, env)
+        key = make_key(env)
+        indexes = ["brute", "scaled"] if args.index == "both" else [args.index]
+        rows = [
+            bench_one(env, values, key, index, argparse.Namespace(**{**vars(args), "batch": args.brute_batch}))
+            if index == "brute"
+            else bench_one(env, values, key, index, args)
+            for index in indexes
+        ]
+    finally:
+        if not args.keep_db:
+            _drop_database(admin_url)
+    command = "    .venv/bin/python bench/api.py " + " ".join(sys.argv[1:])
+    print(
+        f"\n{args.hashes:,} consented PDQ hashes (populated in {populate_s:.0f} s); gunicorn {args.workers} workers,"
+        f" wrk {args.connections} connections for {args.seconds} s on loopback, {os.cpu_count()} cores\n"
+    )
+    print("| index | batch | requests | non-200 | hashes/s | median request | bank load per worker | planted found |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(
+            f"| {r['index']} | {r['batch']:,} | {r['requests']:,} | {r['errors']} | {r['hashes_per_s']:,.0f} |"
+            f" {r['median_ms']:,.0f} ms | {r['load_s']:.1f} s | {r['planted_found']} |"
+        )
+    print(f"\nReproduce:\n{command}")
+
+
+if __name__ == "__main__":
+    main()

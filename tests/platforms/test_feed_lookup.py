@@ -1,0 +1,273 @@
+"""The consented hash feed, the batch lookup, and feedback holds, through the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from takedown.cases import services as case_services
+from takedown.cases.models import CaseStatus, RegisteredHash
+from takedown.core.access import Actor
+from takedown.core.models import AuditEvent
+from takedown.platforms import services
+from takedown.platforms.models import FeedEntry, FeedStatus, HashFeedback
+from tests.cases.conftest import staff_client
+from tests.platforms.conftest import World, api_client, consented_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_banks(settings: Any) -> Iterator[None]:
+    """Each test's database starts again from change id 1, so the process's banks must too.
+
+    A refresh interval of 0 makes every lookup see the latest change (production: the setting's
+    bound, 5 s by default).
+    """
+    settings.PLATFORM_LOOKUP_REFRESH_SECONDS = 0
+    services._BANKS.clear()
+    yield
+    services._BANKS.clear()
+
+
+def read_feed(client: Client, cursor: int = 0, limit: int = 4) -> tuple[list[dict[str, Any]], int]:
+    entries: list[dict[str, Any]] = []
+    pages = 0
+    while True:
+        page = client.get(f"/api/v1/feed/?cursor={cursor}&limit={limit}").json()
+        entries += page["entries"]
+        cursor = page["cursor"]
+        pages += 1
+        if not page["has_more"]:
+            return entries, cursor
+        assert pages < 100
+
+
+def flip(value: str, bits: int) -> str:
+    number = int(value, 16)
+    for bit in range(bits):
+        number ^= 1 << (bit * 7 % (len(value) * 4))
+    return f"{number:0{len(value)}x}"
+
+
+def shared_hashes(case_id: int, signal: str) -> list[RegisteredHash]:
+    return list(RegisteredHash.objects.filter(case_id=case_id, signal=signal))
+
+
+def test_feed_pages_through_and_announces_withdrawals_as_tombstones(world: World) -> None:
+    other = consented_case(2)
+    private = consented_case(3, consent=False)
+    client = api_client(world.x_key)
+    entries, cursor = read_feed(client)
+    ids = [e["change_id"] for e in entries]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert all(e["status"] == "active" and re.fullmatch(r"[0-9a-f]+", e["value"]) for e in entries)
+    assert {e["signal"] for e in entries} == {"pdq", "phash", "md5", "sha256"}
+    by_case = {
+        case.pk: set(FeedEntry.objects.filter(case_id=case.pk).values_list("public_id", flat=True))
+        for case in (world.case, other, private)
+    }
+    assert by_case[private.pk] == set() and by_case[world.case.pk] and by_case[other.pk]
+    assert {e["hash_id"] for e in entries} == by_case[world.case.pk] | by_case[other.pk]
+    # Values served are the registered ones (dHash is not shared).
+    registered = {rh.value for rh in RegisteredHash.objects.filter(case=other).exclude(signal="dhash")}
+    assert {e["value"] for e in entries if e["hash_id"] in by_case[other.pk]} <= registered
+
+    # Nothing new: the same cursor comes back.
+    page = client.get(f"/api/v1/feed/?cursor={cursor}").json()
+    assert page == {"entries": [], "cursor": cursor, "has_more": False}
+
+    some_id = sorted(by_case[other.pk])[0]
+    feedback = client.post(
+        f"/api/v1/hashes/{some_id}/feedback/", {"verdict": "blocked"}, content_type="application/json"
+    )
+    assert feedback.status_code == 200 and HashFeedback.objects.count() == 1
+    case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=other)
+    assert HashFeedback.objects.count() == 0
+    tombstones, _cursor = read_feed(client, cursor)
+    assert {t["hash_id"] for t in tombstones} == by_case[other.pk]
+    assert all(t["status"] == "withdrawn" and t["value"] is None for t in tombstones)
+    # No residue: the rows keep only the opaque id and the signal.
+    for row in FeedEntry.objects.filter(public_id__in=by_case[other.pk]):
+        assert row.value is None and row.value_digest == "" and row.case_id is None and row.registered_hash_id is None
+
+
+def test_closing_a_case_withdraws_its_hashes_and_reopening_restores_them(world: World) -> None:
+    client = api_client(world.x_key)
+    _entries, cursor = read_feed(client)
+    staff = Actor(kind="staff", mfa_verified=True)
+    case_services.case_set_status(actor=staff, case=world.case, status=CaseStatus.CLOSED)
+    closed, cursor = read_feed(client, cursor)
+    assert closed and all(e["status"] == "withdrawn" for e in closed)
+    case_services.case_set_status(actor=staff, case=world.case, status=CaseStatus.OPEN)
+    reopened, _cursor = read_feed(client, cursor)
+    assert {e["hash_id"] for e in reopened} == {e["hash_id"] for e in closed}
+    assert all(e["status"] == "active" and e["value"] for e in reopened)
+
+
+def test_feed_sync_is_idempotent(world: World) -> None:
+    assert services.feed_sync_case(case_id=world.case.pk) == 0
+
+
+def lookup(client: Client, hashes: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    response = client.post(
+        "/api/v1/lookup/",
+        {"hashes": [{"signal": s, "value": v} for s, v in hashes]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def test_lookup_finds_planted_near_duplicates_with_opaque_tokens(world: World) -> None:
+    private = consented_case(3, consent=False)
+    pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original")
+    phash = shared_hashes(world.case.pk, "phash")[0]
+    md5 = shared_hashes(world.case.pk, "md5")[0]
+    private_pdq = next(rh for rh in shared_hashes(private.pk, "pdq") if rh.variant == "original")
+    results = lookup(
+        api_client(world.x_key),
+        [
+            ("pdq", flip(pdq.value, 6)),
+            ("pdq", flip(pdq.value, 60)),
+            ("phash", flip(phash.value, 2).upper()),
+            ("md5", md5.value),
+            ("sha256", "0" * 64),
+            ("pdq", private_pdq.value),
+        ],
+    )
+    near, far, ph, exact, unknown, not_consented = results
+    assert near["matches"] and near["matches"][0]["distance"] == 6
+    entry = FeedEntry.objects.get(registered_hash=pdq)
+    assert entry.public_id in {m["hash_id"] for m in near["matches"]}
+    assert far["matches"] == [] and unknown["matches"] == [] and not_consented["matches"] == []
+    assert ph["value"] == flip(phash.value, 2) and ph["matches"][0]["distance"] == 2
+    assert exact["matches"][0]["distance"] == 0
+    tokens = {m["case_token"] for r in (near, ph, exact) for m in r["matches"]}
+    assert len(tokens) == 1  # one case, one token for this platform
+    token = tokens.pop()
+    assert world.case.reference not in token and str(world.case.pk) != token
+    # Another platform gets another token for the same case.
+    other = lookup(api_client(world.y_key), [("md5", md5.value)])
+    assert other[0]["matches"][0]["case_token"] != token
+
+
+def test_withdrawal_leaves_the_lookup_at_the_next_sync(world: World) -> None:
+    md5 = shared_hashes(world.case.pk, "md5")[0].value
+    pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original").value
+    client = api_client(world.x_key)
+    assert all(r["matches"] for r in lookup(client, [("md5", md5), ("pdq", pdq)]))
+    case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=world.case)
+    assert all(r["matches"] == [] for r in lookup(client, [("md5", md5), ("pdq", pdq)]))
+
+
+def test_withdrawal_is_bounded_by_the_refresh_interval(world: World, settings: Any) -> None:
+    """With a refresh interval the bank keeps answering from memory until the interval passes."""
+    settings.PLATFORM_LOOKUP_REFRESH_SECONDS = 3600
+    services._BANKS.clear()
+    pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original").value
+    client = api_client(world.x_key)
+    assert lookup(client, [("pdq", pdq)])[0]["matches"]
+    case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=world.case)
+    bank = services.lookup_bank("pdq")
+    assert len(bank) > 0  # not synced yet: within the stated bound
+    bank.synced_at -= 3600  # the interval has passed
+    assert lookup(client, [("pdq", pdq)])[0]["matches"] == []
+    assert len(bank) == 0
+
+
+def test_lookup_limits_and_errors(world: World) -> None:
+    client = api_client(world.x_key)
+    too_many = {"hashes": [{"signal": "md5", "value": "0" * 32}] * 1001}
+    response = client.post("/api/v1/lookup/", too_many, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "too_many"
+    bad = client.post(
+        "/api/v1/lookup/", {"hashes": [{"signal": "pdq", "value": "xyz"}]}, content_type="application/json"
+    )
+    # One bad hash is answered with its error; the rest of the batch is still looked up.
+    assert bad.status_code == 200
+    [answer] = bad.json()["results"]
+    assert answer["matches"] == [] and "64 hex digits" in answer["error"]
+    md5 = shared_hashes(world.case.pk, "md5")[0].value
+    mixed = client.post(
+        "/api/v1/lookup/",
+        {"hashes": [{"signal": "dhash", "value": "0" * 16}, {"signal": "md5", "value": md5}]},
+        content_type="application/json",
+    )
+    assert mixed.status_code == 400 and mixed.json()["error"]["code"] == "invalid_signal"
+    mixed = client.post(
+        "/api/v1/lookup/",
+        {"hashes": [{"signal": "md5", "value": "0" * 31}, {"signal": "md5", "value": md5}]},
+        content_type="application/json",
+    ).json()["results"]
+    assert "32 hex digits" in mixed[0]["error"] and mixed[1]["error"] is None and mixed[1]["matches"]
+    assert client.post("/api/v1/lookup/", {"hashes": ["x"]}, content_type="application/json").status_code == 400
+    full = {"hashes": [{"signal": "pdq", "value": flip("0" * 64, i % 200)} for i in range(1000)]}
+    assert len(client.post("/api/v1/lookup/", full, content_type="application/json").json()["results"]) == 1000
+
+
+def test_two_platforms_false_positive_holds_the_hash_until_an_advocate_clears_it(world: World) -> None:
+    pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original")
+    entry = FeedEntry.objects.get(registered_hash=pdq)
+    x, y = api_client(world.x_key), api_client(world.y_key)
+    _entries, cursor = read_feed(x)
+    url = f"/api/v1/hashes/{entry.public_id}/feedback/"
+    assert x.post(url, {"verdict": "false_positive"}, content_type="application/json").status_code == 200
+    # The same platform twice is still one platform.
+    assert x.post(url, {"verdict": "false_positive"}, content_type="application/json").status_code == 200
+    assert FeedEntry.objects.get(pk=entry.pk).held_at is None
+    assert lookup(x, [("pdq", pdq.value)])[0]["matches"]
+    assert y.post(url, {"verdict": "false_positive"}, content_type="application/json").status_code == 200
+    held = FeedEntry.objects.get(pk=entry.pk)
+    assert held.held_at is not None and held.status == FeedStatus.ACTIVE
+    changes, cursor = read_feed(x, cursor)
+    assert changes == [
+        {
+            "hash_id": entry.public_id,
+            "signal": "pdq",
+            "status": "withdrawn",
+            "value": None,
+            "updated_at": changes[0]["updated_at"],
+            "change_id": held.change_id,
+        }
+    ]
+    assert all(m["hash_id"] != entry.public_id for m in lookup(x, [("pdq", pdq.value)])[0]["matches"])
+    assert pdq.value not in x.get("/api/v1/feed/export.txt").getvalue().decode()
+    assert AuditEvent.objects.filter(action="hash.held", subject_id=str(world.case.pk)).count() == 1
+
+    # The advocate sees the feedback on the case page and clears the hold.
+    advocate = staff_client(world.case.organization, "advocate@helpline.example.org")
+    page = advocate.get(f"/staff/cases/{world.case.pk}/").content.decode()
+    assert "Platform feedback on shared hashes" in page and entry.public_id in page and "Held for review" in page
+    response = advocate.post(f"/staff/cases/{world.case.pk}/hashes/{entry.public_id}/clear-hold/")
+    assert response.status_code == 302
+    cleared = FeedEntry.objects.get(pk=entry.pk)
+    assert cleared.held_at is None and cleared.hold_cleared_at is not None
+    back, _cursor = read_feed(x, cursor)
+    assert [(e["hash_id"], e["status"], e["value"]) for e in back] == [(entry.public_id, "active", pdq.value)]
+    assert lookup(x, [("pdq", pdq.value)])[0]["matches"]
+
+
+def test_an_advocate_of_another_organisation_cannot_clear_a_hold(world: World, org_b: Any) -> None:
+    entry = FeedEntry.objects.filter(case_id=world.case.pk).first()
+    assert entry is not None
+    FeedEntry.objects.filter(pk=entry.pk).update(held_at="2026-01-01T00:00:00Z")
+    outsider = staff_client(org_b, "advocate@ngo-b.example.org")
+    response = outsider.post(f"/staff/cases/{world.case.pk}/hashes/{entry.public_id}/clear-hold/")
+    assert response.status_code == 404
+    assert FeedEntry.objects.get(pk=entry.pk).held_at is not None
+
+
+def test_hma_export_is_pdq_hex_lines(world: World) -> None:
+    consented_case(2)
+    body = api_client(world.x_key).get("/api/v1/feed/export.txt")
+    assert body["Content-Type"].startswith("text/plain")
+    lines = body.getvalue().decode().splitlines()
+    expected = {e.value for e in FeedEntry.objects.filter(signal="pdq", status=FeedStatus.ACTIVE)}
+    assert set(lines) == expected and len(lines) == len(expected) > 10
+    assert all(re.fullmatch(r"[0-9a-f]{64}", line) for line in lines)
