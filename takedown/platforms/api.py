@@ -94,6 +94,13 @@ class PlatformAPIView(GenericAPIView):  # type: ignore[type-arg]
             raise InvalidInput(
                 _("Unknown query parameter: %(name)s.") % {"name": unknown[0][:40]}, code="unknown_parameter"
             )
+        # DRF reads an empty query value as "not given" (an HTML form habit); an API caller who
+        # sent `?limit=` made a mistake, and must hear so rather than get the default.
+        blank = sorted(name for name, values in request.query_params.lists() if any(v == "" for v in values))
+        if blank:
+            raise InvalidInput(
+                _("Query parameter %(name)s is empty.") % {"name": blank[0][:40]}, code="empty_parameter"
+            )
 
     def handle_exception(self, exc: Exception) -> Response:
         """Errors are JSON in the one shape, whatever the endpoint's success media type."""
