@@ -238,7 +238,7 @@ def case_add_face_templates(*, actor: Actor, case: Case, bundle: Bundle) -> int:
     _require_active(case)
     if not bundle.face_templates:
         raise InvalidInput(
-            _("This file has no face templates. Make one with the faces command (see the instructions above).")
+            _("This file has no face templates. Make the file with the faces command (see the instructions above).")
         )
     return _add_face_templates(actor=actor, case=case, bundle=bundle)
 
