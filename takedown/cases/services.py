@@ -359,15 +359,18 @@ def case_open_allowed(*, client_ip: str) -> None:
     Counted per keyed digest of the address (the address itself is not kept). Called by the
     report view before `case_open`; opening counts only when the case was really opened.
     """
-    key = "open:" + keyed_digest("ip", client_ip)[:32]
-    if attempts_exceeded(key, limit=settings.CASES_OPENED_PER_ADDRESS_PER_HOUR, window_seconds=3600):
+    if attempts_exceeded(_open_key(client_ip), limit=settings.CASES_OPENED_PER_ADDRESS_PER_HOUR, window_seconds=3600):
         raise RateLimited(
             _("Many cases were opened from this network in the last hour. Please try again later, or call a helpline.")
         )
 
 
 def case_open_counted(*, client_ip: str) -> None:
-    attempt_record("open:" + keyed_digest("ip", client_ip)[:32], window_seconds=3600)
+    attempt_record(_open_key(client_ip), window_seconds=3600)
+
+
+def _open_key(client_ip: str) -> str:
+    return "open:" + keyed_digest("ip", client_ip)[:32]
 
 
 def case_add_urls(*, actor: Actor, case: Case, urls: Sequence[str]) -> list[ReportedItem]:

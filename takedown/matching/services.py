@@ -24,7 +24,7 @@ from takedown.cases.models import Case, ContentKind, FaceTemplate, ItemStatus, R
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict
-from takedown.detectors.base import DetectorContext, DetectorError
+from takedown.detectors.base import DetectorContext, DetectorError, failed
 from takedown.detectors.base import FaceTemplate as DetectorFaceTemplate
 from takedown.detectors.fusion import Fused, HashEvidence, finding_from_dict, fuse, strongest
 from takedown.detectors.media import medium_from_bytes
@@ -183,24 +183,14 @@ def detection_context(case_id: int) -> DetectorContext | None:
 def _detect(result: FetchResult, context: DetectorContext) -> list[dict[str, object]]:
     """Every enabled detector's finding for one fetched medium (JSON, stored encrypted)."""
     try:
-        medium = medium_from_bytes(result.body, result.sniffed_type)
-    except DetectorError as error:
-        return [
-            {
-                "detector": "media",
-                "version": "",
-                "score": None,
-                "positive": False,
-                "explanation": f"The medium could not be prepared for the detectors: {error}",
-                "details": {},
-                "error": str(error)[:300],
-            }
-        ]
-    try:
         registry = detector_registry()
     except DetectorError as error:  # misconfigured: `manage.py check` reports it too; the check goes on
         logger.error("Detectors are misconfigured, checks run on hashes only: %s", error)
         return []
+    try:
+        medium = medium_from_bytes(result.body, result.sniffed_type)
+    except DetectorError as error:
+        return [failed("media", "", str(error)[:300]).to_dict()]
     return [finding.to_dict() for finding in registry.analyse_all(medium, context)]
 
 

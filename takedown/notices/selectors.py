@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from takedown.cases.models import Case, RegisteredHash, ReportedItem
 from takedown.fetching.domains import normalise_host, registrable_domain
@@ -91,29 +92,33 @@ def case_escalations(*, case: Case) -> QuerySet[Escalation]:
     )
 
 
+def _with_match_counts(notices: QuerySet[Notice]) -> Any:
+    """Notices annotated with how many links they cover and how many of those a check matched.
+
+    Typed as Any: django-stubs cannot follow annotations through a helper's return type.
+    """
+    matched = Q(items__checks__state=CheckState.DONE, items__checks__verdict="match")
+    return notices.annotate(
+        link_count=Count("items", distinct=True), matched_count=Count("items", filter=matched, distinct=True)
+    )
+
+
 def notice_hash_backed(notice: Notice) -> bool:
     """True when every link of the notice had a check that found a copy of a registered image.
 
     A notice without that (a link the service could not fetch, or one confirmed by a person after
     the detectors flagged it) rests on someone's word: it is reviewed by a second person.
     """
-    item_ids = list(notice.items.values_list("pk", flat=True))
-    if not item_ids:
-        return False
-    matched = (
-        ItemCheck.objects.filter(item_id__in=item_ids, state=CheckState.DONE, verdict="match")
-        .values("item_id")
-        .distinct()
-        .count()
-    )
-    return matched == len(item_ids)
+    counts = _with_match_counts(Notice.objects.filter(pk=notice.pk)).values("link_count", "matched_count").first()
+    return counts is not None and 0 < counts["link_count"] == counts["matched_count"]
 
 
 def notices_needing_second_review(*, organization_ids: Iterable[int], limit: int = 200) -> list[Notice]:
-    """Drafts and ready notices of these organisations that are not backed by a hash match."""
-    candidates = (
-        Notice.objects.filter(case__organization_id__in=list(organization_ids), status__in=["draft", "ready"])
+    """Drafts and ready notices of these organisations that are not backed by a hash match (one query)."""
+    notices = Notice.objects.filter(case__organization_id__in=list(organization_ids), status__in=["draft", "ready"])
+    return list(
+        _with_match_counts(notices)
+        .exclude(link_count__gt=0, link_count=F("matched_count"))
         .select_related("case", "platform", "created_by")
         .order_by("created_at", "id")[:limit]
     )
-    return [n for n in candidates if not notice_hash_backed(n)]
