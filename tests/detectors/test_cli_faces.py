@@ -89,7 +89,7 @@ def test_nothing_usable_is_an_error_and_hash_does_not_load_dlib(tmp_path: Path) 
     assert result.returncode == 1 and f"skipped {broken}: " in result.stderr
     assert "no face template was made" in result.stderr and not bundle.exists()
     code = (
-        "import sys; from takedown.hashing.cli import main\n"
+        "import sys; from takedown.cli.hashing import main\n"
         f"assert main(['hash', {str(NO_FACE)!r}, '-o', {str(bundle)!r}]) == 0\n"
         "assert 'dlib' not in sys.modules and 'takedown.detectors.faces' not in sys.modules\n"
     )

@@ -121,7 +121,7 @@ def test_cli_invalid_bundle_is_reported(tmp_path: Path) -> None:
 
 def test_import_does_not_pull_django() -> None:
     code = (
-        "import sys, takedown.hashing, takedown.hashing.cli, takedown.hashing.matcher, takedown.hashing.bundle;"
+        "import sys, takedown.hashing, takedown.cli.hashing, takedown.hashing.matcher, takedown.hashing.bundle;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'celery', 'rest_framework')];"
         "print(bad); raise SystemExit(1 if bad else 0)"
     )
