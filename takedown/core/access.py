@@ -9,12 +9,8 @@ tell which. Views never filter managers by raw request ids themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from takedown.core.models import ActorKind
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
@@ -44,20 +40,3 @@ class Actor:
     @classmethod
     def anonymous(cls) -> Actor:
         return cls(kind=ActorKind.ANONYMOUS)
-
-
-def actor_from_request(request: HttpRequest) -> Actor:
-    """Resolve the actor for a web request (staff via the session; survivors come later)."""
-    from allauth.mfa.utils import is_mfa_enabled
-
-    from takedown.organizations.selectors import membership_organization_ids
-
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return Actor(
-            kind=ActorKind.STAFF,
-            user_id=user.pk,
-            organization_ids=frozenset(membership_organization_ids(user_id=user.pk)),
-            mfa_verified=is_mfa_enabled(user),
-        )
-    return Actor.anonymous()

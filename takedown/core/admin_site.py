@@ -16,7 +16,9 @@ class MfaAdminSite(admin.AdminSite):
     site_title = "Takedown admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from allauth.mfa.utils import is_mfa_enabled
+        # allauth's MFA helpers import its models; this module loads with the app registry (as the
+        # admin's AppConfig), before models can be imported.
+        from allauth.mfa.utils import is_mfa_enabled  # noqa: PLC0415
 
         return super().has_permission(request) and is_mfa_enabled(request.user)
 
@@ -25,7 +27,7 @@ class TakedownAdminConfig(AdminConfig):
     default_site = "takedown.core.admin_site.MfaAdminSite"
 
     def ready(self) -> None:
-        from allauth.account.decorators import secure_admin_login
+        from allauth.account.decorators import secure_admin_login  # noqa: PLC0415 - as above
 
         super().ready()
         # Admin sign-in goes through allauth, so the second factor is asked for there too.

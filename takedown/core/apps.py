@@ -12,4 +12,4 @@ class CoreConfig(AppConfig):
         # Loading the Celery app here binds @shared_task to it in every process that starts
         # Django (web, worker, beat, management commands) without importing Celery from the
         # pure libraries' parent package.
-        from takedown import celery  # noqa: F401
+        from takedown import celery  # noqa: F401, PLC0415

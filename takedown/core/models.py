@@ -6,7 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from takedown.core.audit_actions import action_label
 
 
 class TimestampedModel(models.Model):
@@ -76,3 +79,32 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
+
+    @property
+    def label(self) -> str:
+        """What happened, in plain words (the timeline and the court report show this, not the code)."""
+        return action_label(self.action)
+
+
+class OutboxMessage(models.Model):
+    """A change recorded by a lower layer for one consumer in a higher layer (see `core.outbox`).
+
+    The row is written in the same transaction as the change and deleted in the same transaction
+    as its consumer's effect, so the effect happens once the change commits, and is never lost.
+    `payload` holds ids and codes only.
+    """
+
+    topic = models.CharField(max_length=64)
+    consumer = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["available_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.topic} for {self.consumer} (message {self.pk})"

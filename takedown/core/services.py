@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.db import connection, transaction
 
@@ -66,8 +67,6 @@ _MFA_ENCRYPTED_KEYS = ("secret", "seed")
 
 def _rotate_mfa_secrets() -> int:
     """allauth keeps TOTP secrets and recovery seeds inside a JSON column; rotate those too."""
-    from allauth.mfa.models import Authenticator
-
     count = 0
     for authenticator_id in Authenticator.objects.values_list("pk", flat=True).iterator():
         with transaction.atomic():

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import time
+from importlib import import_module
 
 from celery import shared_task
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.utils import timezone
 
 from takedown.core.health import BEAT_HEARTBEAT_CACHE_KEY
+from takedown.core.outbox import outbox_relay as relay
 
 
 @shared_task(name="takedown.core.tasks.beat_heartbeat", ignore_result=True)
@@ -23,12 +28,12 @@ def sessions_clear() -> int:
     A session can hold a new case's reference and PIN until the survivor confirms they saved them;
     an expired one must not linger in the database until someone remembers to run the command.
     """
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     expired = Session.objects.filter(expire_date__lt=timezone.now()).count()
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     return expired
+
+
+@shared_task(name="takedown.core.tasks.outbox_relay", ignore_result=True)
+def outbox_relay() -> int:
+    """On commit of every change that emits, and on beat every minute: carry out recorded effects."""
+    return relay()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from takedown.core.health import health_report
@@ -38,8 +39,6 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """An expired or missing form token: explain in plain words instead of Django's debug page."""
-    from django.utils.translation import gettext as _
-
     message = _(
         "This form expired, or your browser blocked a cookie it needs. Nothing was saved. "
         "Please go back, reload the page and try again."

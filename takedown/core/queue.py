@@ -1,0 +1,43 @@
+"""Starting Celery tasks from services: by name, and on commit unless told otherwise.
+
+A service that queues work must not import its app's `tasks` module: that module imports the
+services (tasks are thin shells over them), so the two would import each other. Tasks are named
+here the way beat's schedule names them, and looked up in the Celery app's registry, which
+loads every app's tasks on first use. An unknown name raises at once (`KeyError`), so a typo
+fails the first test that reaches it instead of publishing a message nobody consumes.
+
+`task_on_commit` is the usual way: the task starts only once the data it will read is committed,
+and a broker that is down must not undo the request that queued it (`robust=True`); the resume
+sweeps publish such work again from PostgreSQL, which is the record of what is to be done.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.db import transaction
+
+from takedown.celery import app
+
+logger = logging.getLogger(__name__)
+
+
+def _task(name: str) -> Task:  # type: ignore[type-arg]
+    """The registered task `name`. A web process has not imported the tasks modules (a worker
+    does at start): the first lookup of an unknown name imports them, as a worker would."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
+def task_send(name: str, *args: Any) -> None:
+    """Publish (or, without a broker, run) the task `name` now."""
+    _task(name).delay(*args)
+
+
+def task_on_commit(name: str, *args: Any) -> None:
+    """Publish the task `name` when the current transaction commits (at once outside one)."""
+    task = _task(name)  # resolved now: an unknown name fails in the caller, not after commit
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
