@@ -111,12 +111,15 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # The project's apps, bottom floor first (docs/architecture.md).
     "takedown.core",
     "takedown.organizations",
+    "takedown.registry",
     "takedown.cases",
     "takedown.matching",
     "takedown.notices",
     "takedown.platforms",
+    "takedown.web",
     "drf_spectacular",
     "drf_spectacular_sidecar",
 ]
@@ -252,6 +255,7 @@ CELERY_TASK_ROUTES = {
 # The one beat schedule. Each entry names a task and how often it runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "takedown.core.tasks.beat_heartbeat", "schedule": 60.0},
+    "outbox-relay": {"task": "takedown.core.tasks.outbox_relay", "schedule": 60.0},
     "recheck-due-items": {"task": "takedown.matching.tasks.recheck_due", "schedule": 15 * 60.0},
     "notice-deadlines": {"task": "takedown.notices.tasks.deadlines_due", "schedule": 15 * 60.0},
     "checks-resume": {"task": "takedown.matching.tasks.checks_resume", "schedule": 5 * 60.0},
@@ -517,7 +521,7 @@ DETECTOR_MAX_MEDIA = _env_int("DETECTOR_MAX_MEDIA", 20)
 
 # The platform registry that `manage.py load_platforms` loads (a versioned file in the repository).
 NOTICES_PLATFORMS_FILE = os.environ.get(
-    "NOTICES_PLATFORMS_FILE", str(BASE_DIR / "takedown" / "notices" / "data" / "platforms.yaml")
+    "NOTICES_PLATFORMS_FILE", str(BASE_DIR / "takedown" / "registry" / "data" / "platforms.yaml")
 )
 # Notices give a case relay address, case-<token>@relay.<this domain>, when the survivor did not
 # choose email contact and the organisation has no notice address. Empty: no relay address.

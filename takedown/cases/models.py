@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from takedown.core.fields import EncryptedJSONField, EncryptedTextField
 from takedown.core.models import TimestampedModel
+from takedown.registry.models import ContentKind
 
 
 class CaseStatus(models.TextChoices):
@@ -24,26 +25,15 @@ class CaseStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class ContentKind(models.TextChoices):
-    AUTHENTIC = "authentic", _("Real images of me")
-    DIGITAL_FORGERY = "digital_forgery", _("Fake images made to look like me (deepfakes)")
-    BOTH = "both", _("Both")
-    UNKNOWN = "unknown", _("I am not sure")
+#: A case still being worked on: its links are checked, its hashes shared (with consent), and
+#: things can be added to it. The one definition; everything else reads it.
+ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED)
 
 
 class ContactPreference(models.TextChoices):
     NONE = "none", _("Do not contact me")
     EMAIL = "email", _("By email")
     ADVOCATE = "advocate", _("Through an advocate")
-
-
-class Jurisdiction(models.TextChoices):
-    US = "US", _("United States")
-    EU = "EU", _("European Union")
-    UK = "UK", _("United Kingdom")
-    IN = "IN", _("India")
-    BR = "BR", _("Brazil")
-    OTHER = "other", _("Somewhere else")
 
 
 class OpenedBy(models.TextChoices):
@@ -100,7 +90,7 @@ class Case(TimestampedModel):
 
     @property
     def is_active(self) -> bool:
-        return self.status not in {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
+        return self.status in ACTIVE_STATUSES
 
 
 class RegisteredHash(models.Model):
@@ -207,3 +197,64 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk} on case {self.case_id}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The consented hash feed: what platforms may copy, kept in step with consent and withdrawal.
+#
+# The feed table exists because `RegisteredHash` rows are deleted when a survivor withdraws: a
+# platform that copied a hash must still learn to delete it. A `FeedEntry` is one registered hash
+# as platforms see it, keyed by an opaque `public_id`; every change takes the next `change_id`
+# (the feed's cursor, read by the platform API and by the lookup bank). A withdrawn entry is a
+# tombstone: value, digest and case are cleared, so nothing of the withdrawn case remains but the
+# opaque id and the signal name. The tables kept their names from the platforms app.
+
+
+class FeedCounter(models.Model):
+    """A single row holding the last change id. Writers lock it, so change ids commit in order.
+
+    With a plain sequence a transaction that took id 7 could commit after a reader already passed
+    id 8, and that reader would never see 7. Holding the row lock until commit makes the cursor safe;
+    feed writes (hash registration, withdrawal, status change) are rare enough to serialise.
+    """
+
+    last_change_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "platforms_feedcounter"
+
+    def __str__(self) -> str:
+        return f"feed counter at {self.last_change_id}"
+
+
+class FeedStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class FeedEntry(models.Model):
+    """One consented hash as platforms see it (or its tombstone)."""
+
+    change_id = models.BigIntegerField(unique=True)
+    public_id = models.CharField(max_length=40, unique=True)
+    signal = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=FeedStatus.choices, db_index=True)
+    # Cleared on tombstones: a withdrawn case leaves no residue.
+    registered_hash = models.OneToOneField(
+        RegisteredHash, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_entry"
+    )
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    value = EncryptedTextField(null=True, blank=True)
+    value_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # Two platforms reported a false positive: out of the feed and lookups until an advocate clears it.
+    held_at = models.DateTimeField(null=True, blank=True)
+    hold_cleared_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "platforms_feedentry"
+        ordering = ["change_id"]
+        verbose_name_plural = "feed entries"
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.signal}, {self.status})"

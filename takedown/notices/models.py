@@ -1,7 +1,6 @@
-"""Platforms (where notices go) and notices (what is sent, on which legal basis, and what came back).
+"""Notices: what is sent to a platform (registry app), on which legal basis, and what came back.
 
-The platform registry is loaded from the versioned data file `data/platforms.yaml`; rows carry
-the file's version. A notice is rendered live from its case while it is a draft, and its content
+A notice is rendered live from its case while it is a draft, and its content
 is frozen when it is sent: what the platform received never changes afterwards, whatever happens
 to the case. Frozen content holds contact details and a signature, so it is encrypted.
 """
@@ -14,78 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from takedown.core.fields import EncryptedJSONField, EncryptedTextField
 from takedown.core.models import TimestampedModel
-
-
-class Platform(TimestampedModel):
-    """A service that receives notices. `serves` and `supported_bases` drive basis selection."""
-
-    slug = models.SlugField(_("short name"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=200)
-    serves = models.JSONField(_("jurisdictions served"), default=list, blank=True)
-    supported_bases = models.JSONField(_("legal bases"), default=list, blank=True)
-    stopncii_partner = models.BooleanField(_("StopNCII partner"), null=True, blank=True)
-    confidence = models.CharField(_("confidence of the data"), max_length=16, blank=True)
-    source_url = models.URLField(_("source"), max_length=500, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
-    # The registry file's version this row was last loaded from; empty for rows made in the admin
-    # (the loader never deactivates those).
-    data_version = models.CharField(_("data version"), max_length=32, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class PlatformDomain(models.Model):
-    """A domain (or host) of a platform. A host maps to the platform of its longest listed suffix."""
-
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="domains")
-    domain = models.CharField(_("domain"), max_length=255, unique=True)
-
-    class Meta:
-        ordering = ["domain"]
-
-    def __str__(self) -> str:
-        return self.domain
-
-
-class ChannelKind(models.TextChoices):
-    EMAIL = "email", _("Email")
-    WEB_FORM = "web_form", _("Web form")
-    API = "api", _("Partner API")
-    IN_APP = "in_app", _("In the app only")
-
-
-class PlatformChannel(models.Model):
-    """One way to reach a platform. `bases` limits it to some legal bases (empty: all)."""
-
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="channels")
-    kind = models.CharField(_("kind"), max_length=16, choices=ChannelKind.choices)
-    address = models.CharField(_("email address or URL"), max_length=500)
-    bases = models.JSONField(_("legal bases"), default=list, blank=True)
-    fields = models.JSONField(_("form fields"), default=list, blank=True)
-    note = models.CharField(_("note"), max_length=500, blank=True)
-    position = models.PositiveSmallIntegerField(_("preference"), default=0)
-    # Partner API channels only: the shared secret webhooks are signed with (HMAC-SHA256). It lives
-    # on the channel, not the platform, because the channel's `address` is the webhook URL and a
-    # platform may run several endpoints (one per legal basis, or a staging one) with their own
-    # secrets. Set in the admin; the registry loader never touches it (secrets are not in the repo).
-    webhook_secret = EncryptedTextField(_("webhook signing secret"), blank=True, default="")
-
-    class Meta:
-        ordering = ["platform", "position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["platform", "kind", "address"], name="platformchannel_unique_address")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.platform}: {self.get_kind_display()} {self.address}"
-
-    def serves_basis(self, code: str) -> bool:
-        return not self.bases or code in self.bases
+from takedown.registry.models import Platform, PlatformChannel
 
 
 class NoticeStatus(models.TextChoices):

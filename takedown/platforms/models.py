@@ -4,11 +4,9 @@ A platform account is the API-side face of a `notices.Platform` (the registry ro
 addressed to). Keys are stored as a keyed SHA-256 of a 256-bit secret, never the secret; a key is
 found by its visible prefix and then compared in constant time.
 
-The feed table exists because `RegisteredHash` rows are deleted when a survivor withdraws: a
-platform that copied a hash must still learn to delete it. A `FeedEntry` is one registered hash as
-platforms see it, keyed by an opaque `public_id`; every change takes the next `change_id` (the
-feed's cursor). A withdrawn entry is a tombstone: value, digest and case are cleared, so nothing of
-the withdrawn case remains but the opaque id and the signal name.
+The hash feed itself (`cases.FeedEntry`) belongs to the cases app, which keeps it in step with
+consent and withdrawal in its own transactions; this app reads it and records platforms'
+feedback on its entries.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ VETTED_SCOPES = frozenset({Scope.LOOKUP, Scope.FEED})
 class PlatformAccount(TimestampedModel):
     """A platform's API account. `is_vetted` is set by an administrator after due diligence."""
 
-    platform = models.OneToOneField("notices.Platform", on_delete=models.PROTECT, related_name="api_account")
+    platform = models.OneToOneField("registry.Platform", on_delete=models.PROTECT, related_name="api_account")
     is_vetted = models.BooleanField(_("vetted for the hash feed and lookups"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     # Requests per minute per key; 0 means the default from settings.
@@ -106,52 +104,6 @@ class WebhookDelivery(models.Model):
         return f"delivery {self.delivery_id} ({self.event})"
 
 
-class FeedCounter(models.Model):
-    """A single row holding the last change id. Writers lock it, so change ids commit in order.
-
-    With a plain sequence a transaction that took id 7 could commit after a reader already passed
-    id 8, and that reader would never see 7. Holding the row lock until commit makes the cursor safe;
-    feed writes (hash registration, withdrawal, status change) are rare enough to serialise.
-    """
-
-    last_change_id = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"feed counter at {self.last_change_id}"
-
-
-class FeedStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-class FeedEntry(models.Model):
-    """One consented hash as platforms see it (or its tombstone)."""
-
-    change_id = models.BigIntegerField(unique=True)
-    public_id = models.CharField(max_length=40, unique=True)
-    signal = models.CharField(max_length=16)
-    status = models.CharField(max_length=16, choices=FeedStatus.choices, db_index=True)
-    # Cleared on tombstones: a withdrawn case leaves no residue.
-    registered_hash = models.OneToOneField(
-        "cases.RegisteredHash", null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_entry"
-    )
-    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    value = EncryptedTextField(null=True, blank=True)
-    value_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    # Two platforms reported a false positive: out of the feed and lookups until an advocate clears it.
-    held_at = models.DateTimeField(null=True, blank=True)
-    hold_cleared_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["change_id"]
-        verbose_name_plural = "feed entries"
-
-    def __str__(self) -> str:
-        return f"{self.public_id} ({self.signal}, {self.status})"
-
-
 class FeedbackVerdict(models.TextChoices):
     BLOCKED = "blocked", _("Blocked")
     NOT_BLOCKED = "not_blocked", _("Not blocked")
@@ -161,7 +113,7 @@ class FeedbackVerdict(models.TextChoices):
 class HashFeedback(TimestampedModel):
     """A platform's latest verdict on one hash (one row per platform and hash)."""
 
-    entry = models.ForeignKey(FeedEntry, on_delete=models.CASCADE, related_name="feedback")
+    entry = models.ForeignKey("cases.FeedEntry", on_delete=models.CASCADE, related_name="feedback")
     account = models.ForeignKey(PlatformAccount, on_delete=models.CASCADE, related_name="feedback")
     verdict = models.CharField(max_length=16, choices=FeedbackVerdict.choices)
 

@@ -6,22 +6,32 @@ stored nowhere yet, but templates, validation and the JSON notice use them, so r
 format change. Required elements are checked by `validation.notice_validate` before a notice can
 be approved or sent; a basis with `deadline_hours=None` gives the platform no fixed time.
 
-This module is data plus one pure function (`select_bases`); it reads the case and platform it is
-given and writes nothing.
+This module is data plus one pure function (`select_bases`); it reads the facts of the case and
+the platform it is given and writes nothing. It knows no case model: anything with the survivor's
+`jurisdictions` and `content_kind` will do (a `cases.Case` does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-if TYPE_CHECKING:
-    from takedown.cases.models import Case
-    from takedown.notices.models import Platform
+from takedown.registry.models import ContentKind, Jurisdiction, Platform
+
+
+class CaseFacts(Protocol):
+    """What basis selection needs to know of a case: where the survivor is, and what the content is."""
+
+    @property
+    def jurisdictions(self) -> Sequence[str]: ...
+
+    @property
+    def content_kind(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -343,7 +353,7 @@ def _sort_key(basis: LegalBasis) -> tuple[int, int, int]:
     return (0 if basis.statutory and not basis.opt_in else 1, hours, _ORDER.index(basis.code))
 
 
-def select_bases(case: Case, platform: Platform, *, include_opt_in: bool = False) -> list[BasisChoice]:
+def select_bases(case: CaseFacts, platform: Platform, *, include_opt_in: bool = False) -> list[BasisChoice]:
     """The bases that apply to a notice from `case` to `platform`, best first, each with its reason.
 
     A statutory basis applies when the survivor chose its jurisdiction, the platform serves users
@@ -352,8 +362,6 @@ def select_bases(case: Case, platform: Platform, *, include_opt_in: bool = False
     DMCA is offered only with `include_opt_in`, never for digital forgeries, and always with its
     warning. The first choice is marked recommended.
     """
-    from takedown.cases.models import ContentKind, Jurisdiction
-
     chosen = set(case.jurisdictions or [])
     served = set(platform.serves or [])
     supported = set(platform.supported_bases or [])

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from takedown.core.access import Actor
 from takedown.core.errors import InvalidInput
-from takedown.notices.services import platforms_load
+from takedown.registry.services import platforms_load
 
 
 class Command(BaseCommand):
