@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
+from takedown.organizations.models import Membership
 
 _PLAIN_STATUS = {
     CaseStatus.OPEN: _("We have your case. The links you gave us are being checked."),
@@ -40,28 +41,6 @@ def case_survivor_summary(*, case: Case) -> dict[str, Any]:
         "review_items": [i for i in items if i.status == ItemStatus.NEEDS_REVIEW],
         "face_templates": case.face_templates.count() if case.consent_face_matching else 0,
     }
-
-
-def items_needing_review(*, actor: Actor, limit: int = 200) -> list[ReportedItem]:
-    """Links of the actor's organisations that detectors flagged without a hash match, oldest first.
-
-    Each item carries `latest_verdict_text` (its newest finished check's reasons), fetched in one
-    extra query, not one per row.
-    """
-    from takedown.matching.models import CheckState, ItemCheck
-
-    items = list(
-        ReportedItem.objects.filter(status=ItemStatus.NEEDS_REVIEW, case__organization_id__in=actor.organization_ids)
-        .select_related("case")
-        .order_by("updated_at", "id")[:limit]
-    )
-    latest: dict[int, str] = {}
-    checks = ItemCheck.objects.filter(item__in=items, state=CheckState.DONE).order_by("finished_at", "id")
-    for check in checks.only("item_id", "verdict_text"):
-        latest[check.item_id] = check.verdict_text  # ascending: the newest check wins
-    for item in items:
-        item.latest_verdict_text = latest.get(item.pk, "")  # type: ignore[attr-defined]
-    return items
 
 
 @dataclass(frozen=True)
@@ -179,8 +158,6 @@ def _week_start(moment: datetime) -> datetime:
 
 
 def organization_members(*, organization_id: int) -> list[tuple[int, str]]:
-    from takedown.organizations.models import Membership
-
     return [
         (m.user_id, m.user.email or m.user.get_username())
         for m in Membership.objects.filter(organization_id=organization_id, is_active=True)

@@ -3,7 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
+
+from takedown.detectors.base import DetectorError
+from takedown.matching.detection import detector_registry
 
 
 class MatchingConfig(AppConfig):
@@ -13,6 +17,10 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(detectors_configured, checks.Tags.compatibility)
+        # Consumers import models, which cannot be imported while the app registry is loading.
+        from takedown.matching import consumers  # noqa: PLC0415
+
+        consumers.subscribe()
 
 
 def detectors_configured(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -20,11 +28,6 @@ def detectors_configured(app_configs: Any = None, **kwargs: Any) -> list[checks.
 
     Building the registry loads no model (models load on first use), so this is cheap.
     """
-    from django.conf import settings
-
-    from takedown.detectors.base import DetectorError
-    from takedown.matching.detection import detector_registry
-
     if not settings.DETECTORS_ENABLED:
         return []
     detector_registry.cache_clear()

@@ -1,107 +1,31 @@
-"""The consented bank: PDQ hashes of every active case whose survivor agreed to share them.
+"""The consented bank: every hash survivors agreed to share, indexed in memory, read from the feed.
 
-Found media of any check are looked up here as well as against their own case, so a copy of one
-survivor's image found at a link reported in another case is not missed. The index lives in
-memory and is rebuilt from PostgreSQL when its checkpoint moves (a hash added, or a case
-withdrawn or its consent changed), as Meta's hasher-matcher-actioner does; ids in the index are
-positions in `entries`, never model objects.
+One bank serves both readers: matching (a found medium is looked up among other consenting
+cases, so a copy of one survivor's image found at a link reported in another case is not missed)
+and the platform API's batch lookups. Its only source is the feed's change log
+(`cases.FeedEntry`, ordered by `change_id`): each process keeps an index per perceptual signal
+and applies the changes after its checkpoint, as Meta's hasher-matcher-actioner does. A withdrawal
+or a stopped share is a tombstone in the feed, so it leaves the bank at the next sync (at most
+`PLATFORM_LOOKUP_REFRESH_SECONDS` later) without a rebuild; nothing counts rows to guess whether
+the bank is stale. Ids in the index are positions, never model objects.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.db.models import Count, Max, QuerySet
+from django.conf import settings
 
-from takedown.cases.models import CaseStatus, RegisteredHash
+from takedown.cases.models import FeedEntry, FeedStatus
 from takedown.hashing.crop_search import window_target
 from takedown.hashing.hashes import Hash
-from takedown.hashing.index import HammingIndex, IndexMatch, SignalIndex
+from takedown.hashing.index import IndexMatch
 from takedown.hashing.scaled_index import MultiIndexHammingIndex
-from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
-
-ACTIVE = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED)
-PDQ_THRESHOLD = 31
-
-
-@dataclass(frozen=True)
-class BankEntry:
-    case_id: int
-    item_id: str
-    variant: str
-
-
-@dataclass(frozen=True)
-class BankHit:
-    entry: BankEntry
-    distance: int
-    found_variant: str
-
-
-def _consented() -> QuerySet[RegisteredHash]:
-    return RegisteredHash.objects.filter(
-        signal="pdq", case__consent_share_hashes=True, case__status__in=ACTIVE, quality__gte=PDQ_MIN_QUALITY
-    )
-
-
-class _Bank:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.checkpoint: tuple[int, int, int] | None = None
-        self.index: SignalIndex = HammingIndex(256, PDQ_THRESHOLD)
-        self.entries: list[BankEntry] = []
-
-    def current(self) -> tuple[SignalIndex, list[BankEntry]]:
-        rows = _consented()
-        stats = rows.aggregate(n=Count("id"), last=Max("id"), cases=Count("case_id", distinct=True))
-        checkpoint = (stats["n"], stats["last"] or 0, stats["cases"])
-        with self.lock:
-            if checkpoint != self.checkpoint:
-                entries: list[BankEntry] = []
-                pairs = []
-                for rh in rows.only("case_id", "item_id", "variant", "value").iterator(chunk_size=2000):
-                    pairs.append((rh.value, len(entries)))
-                    entries.append(BankEntry(rh.case_id, rh.item_id, rh.variant))
-                # The brute-force scan below a few thousand hashes, the exact multi-index above.
-                index = SIGNAL_TYPES["pdq"].index_class(len(pairs))(256, PDQ_THRESHOLD)  # type: ignore[call-arg]
-                index.add_many(pairs)
-                self.index, self.entries, self.checkpoint = index, entries, checkpoint
-            return self.index, self.entries
-
-
-_BANK = _Bank()
-
-
-def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[BankHit]:
-    """Closest consented registered hash per other case for a found medium's PDQ hashes.
-
-    A crop-search window is only compared with the registered crop it stands for (the rule that
-    keeps the window search free of false matches; see takedown/hashing/crop_search.py).
-    """
-    index, entries = _BANK.current()
-    if not entries:
-        return []
-    best: dict[int, BankHit] = {}
-    for h in found:
-        if h.signal != "pdq" or (h.quality or 0) < PDQ_MIN_QUALITY:
-            continue
-        target = window_target(h.variant)
-        for match in index.query(h.value):
-            entry = entries[match.id]
-            if entry.case_id == exclude_case_id or (target is not None and entry.variant != target):
-                continue
-            current = best.get(entry.case_id)
-            if current is None or match.distance < current.distance:
-                best[entry.case_id] = BankHit(entry, match.distance, h.variant)
-    return sorted(best.values(), key=lambda hit: (hit.distance, hit.entry.case_id))
-
-
-# ---------------------------------------------------------------------------------------------------
-# The platform lookup bank: one incremental index per perceptual signal, fed by a change log.
+from takedown.hashing.signals import get_signal_type, hash_trusted
 
 
 class BatchIndex(Protocol):
@@ -128,6 +52,7 @@ class BankChange:
     entry_id: int
     value: str | None
     case_id: int | None
+    variant: str = ""  # the registered variant ("original", "crop-c10"...): the crop-window rule needs it
 
 
 @dataclass(frozen=True)
@@ -135,6 +60,7 @@ class DeltaHit:
     entry_id: int
     case_id: int
     distance: int
+    variant: str = ""
 
 
 class DeltaBank:
@@ -168,7 +94,7 @@ class DeltaBank:
 
     def _reset(self) -> None:
         self.index: BatchIndex = self.index_class(self.bits, self.threshold)
-        self.positions: list[tuple[int, int]] = []  # position -> (entry id, case id)
+        self.positions: list[tuple[int, int, str]] = []  # position -> (entry id, case id, variant)
         self.position_of: dict[int, int] = {}  # live entry id -> position
         self.checkpoint = 0
         self.synced_at = float("-inf")
@@ -179,7 +105,7 @@ class DeltaBank:
             self.position_of.pop(change.entry_id, None)
             if change.value is not None and change.case_id is not None:
                 position = len(self.positions)
-                self.positions.append((change.entry_id, change.case_id))
+                self.positions.append((change.entry_id, change.case_id, change.variant))
                 self.position_of[change.entry_id] = position
                 pending.append((change.value, position))
                 if len(pending) >= 50_000:  # bounded memory while loading millions
@@ -214,8 +140,68 @@ class DeltaBank:
         for matches in answers:
             hits = []
             for match in matches:
-                entry_id, case_id = positions[match.id]
+                entry_id, case_id, variant = positions[match.id]
                 if position_of.get(entry_id) == match.id:
-                    hits.append(DeltaHit(entry_id, case_id, match.distance))
+                    hits.append(DeltaHit(entry_id, case_id, match.distance, variant))
             result.append(hits)
         return result
+
+
+def _load_changes(signal: str) -> Callable[[int], Iterator[BankChange]]:
+    """The bank's only read: feed entries of one signal changed after a change id, in order."""
+
+    def load(after: int) -> Iterator[BankChange]:
+        # Tuples, not model instances: loading a million rows is dominated by per-row overhead
+        # (decrypting each value, about 25 us, is the part that must stay).
+        rows = (
+            FeedEntry.objects.filter(signal=signal, change_id__gt=after)
+            .order_by("change_id")
+            .values_list("id", "change_id", "status", "held_at", "case_id", "value", "registered_hash__variant")
+        )
+        for entry_id, change_id, status, held_at, case_id, value, variant in rows.iterator(chunk_size=10_000):
+            shared = status == FeedStatus.ACTIVE and held_at is None
+            yield BankChange(change_id, entry_id, value if shared else None, case_id, variant or "")
+
+    return load
+
+
+_BANKS: dict[str, DeltaBank] = {}
+_BANKS_LOCK = threading.Lock()
+
+
+def lookup_bank(signal: str) -> DeltaBank:
+    """The process's bank for a perceptual signal (made on first use, then kept current)."""
+    with _BANKS_LOCK:
+        bank = _BANKS.get(signal)
+        if bank is None:
+            kind = get_signal_type(signal)
+            bank = DeltaBank(
+                bits=kind.hex_length * 4,
+                threshold=kind.default_threshold,
+                load_changes=_load_changes(signal),
+                refresh_seconds=settings.PLATFORM_LOOKUP_REFRESH_SECONDS,
+            )
+            _BANKS[signal] = bank
+        return bank
+
+
+def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[DeltaHit]:
+    """Closest consented registered PDQ hash per other case for a found medium's PDQ hashes.
+
+    A crop-search window is only compared with the registered crop it stands for (the rule that
+    keeps the window search free of false matches; see takedown/hashing/crop_search.py).
+    """
+    queries = [h for h in found if h.signal == "pdq" and hash_trusted(h.signal, h.quality)]
+    if not queries:
+        return []
+    answers = lookup_bank("pdq").query_many([h.value for h in queries])
+    best: dict[int, DeltaHit] = {}
+    for h, hits in zip(queries, answers, strict=True):
+        target = window_target(h.variant)
+        for hit in hits:
+            if hit.case_id == exclude_case_id or (target is not None and hit.variant != target):
+                continue
+            current = best.get(hit.case_id)
+            if current is None or hit.distance < current.distance:
+                best[hit.case_id] = hit
+    return sorted(best.values(), key=lambda hit: (hit.distance, hit.case_id))

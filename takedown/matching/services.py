@@ -17,32 +17,33 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
 
-from takedown.cases.models import Case, ContentKind, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
+from takedown.cases.models import ACTIVE_STATUSES, Case, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
+from takedown.cases.services import case_add_urls, item_check_recorded, item_check_started
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
-from takedown.core.errors import Conflict
+from takedown.core.queue import task_on_commit, task_send
+from takedown.core.transport import fetch_policy
 from takedown.detectors.base import DetectorContext, DetectorError, failed
 from takedown.detectors.base import FaceTemplate as DetectorFaceTemplate
 from takedown.detectors.fusion import Fused, HashEvidence, finding_from_dict, fuse, strongest
 from takedown.detectors.media import medium_from_bytes
 from takedown.fetching import (
     FetchError,
-    FetchPolicy,
     FetchResult,
     HttpStatusError,
     fetch_media,
     registrable_domain,
-    system_resolver,
 )
 from takedown.hashing.errors import HashingError
 from takedown.hashing.hashes import Hash
 from takedown.hashing.matcher import Match, best_match, hash_found
+from takedown.matching.bank import bank_lookup
 from takedown.matching.detection import detector_registry
 from takedown.matching.evidence import evidence_digest, evidence_payload
 from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
+from takedown.registry.models import ContentKind
+from takedown.registry.selectors import platform_for_host
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +69,6 @@ _HEADLINES = {
 FetchOutcome = Literal["retry", "fetched", "done", "skipped"]
 
 
-def fetch_policy() -> FetchPolicy:
-    """The fetch policy from settings. Loopback (and any port) only where settings allow it: tests."""
-    allow_loopback = bool(settings.FETCH_ALLOW_LOOPBACK)
-    resolver = import_string(settings.FETCH_RESOLVER) if settings.FETCH_RESOLVER else system_resolver
-    return FetchPolicy(
-        resolver=resolver,
-        allow_loopback=allow_loopback,
-        allowed_ports=None if allow_loopback else FetchPolicy().allowed_ports,
-        user_agent=settings.FETCH_USER_AGENT,
-        total_timeout=settings.FETCH_TOTAL_TIMEOUT,
-    )
-
-
 def _audit_item(actor: Actor, item: ReportedItem, case: Case, action: str, data: dict[str, object]) -> None:
     audit_record(
         actor=actor,
@@ -92,25 +80,42 @@ def _audit_item(actor: Actor, item: ReportedItem, case: Case, action: str, data:
     )
 
 
+FETCH_TASK = "takedown.matching.tasks.fetch_check"
+MATCH_TASK = "takedown.matching.tasks.match_check"
+
+
 @transaction.atomic
 def item_check_request(*, actor: Actor, item: ReportedItem, trigger: str = CheckTrigger.MANUAL) -> ItemCheck:
-    """Queue a check of `item` (started when the transaction commits). One open check per item."""
-    from takedown.matching.tasks import fetch_check
+    """Queue a check of `item` (started when the transaction commits). One open check per item.
 
-    item = ReportedItem.objects.select_for_update().select_related("case").get(pk=item.pk)
+    Locks: the case and the item (through `item_check_started`, the cases app's service), then
+    the open checks.
+    """
+    item = item_check_started(item=item)
     open_check = ItemCheck.objects.filter(item=item, state__in=[CheckState.PENDING, CheckState.FETCHED]).first()
     if open_check is not None:
         return open_check
-    check = ItemCheck.objects.create(item=item, case=item.case, trigger=trigger, requested_url=item.url)
-    if item.status == ItemStatus.REPORTED:
-        item.status = ItemStatus.CHECKING
-        item.save(update_fields=["status", "updated_at"])
-    _audit_item(actor, item, item.case, "item.check_requested", {"trigger": trigger, "check_id": check.pk})
-    check_id = check.pk
-    # robust: a broker that is down must not fail the report already committed; `checks_resume`
+    case = Case.objects.get(pk=item.case_id)
+    check = ItemCheck.objects.create(item=item, case=case, trigger=trigger, requested_url=item.url)
+    _audit_item(actor, item, case, "item.check_requested", {"trigger": trigger, "check_id": check.pk})
+    # A broker that is down must not fail the report already committed; `checks_resume`
     # publishes the check again later.
-    transaction.on_commit(lambda: fetch_check.delay(check_id), robust=True)
+    task_on_commit(FETCH_TASK, check.pk)
     return check
+
+
+def items_check_reported(*, case_id: int, item_ids: list[int]) -> int:
+    """The `case.items_reported` event: check newly reported links (when CHECK_ON_REPORT is on).
+
+    Links deleted meanwhile (the case withdrawn) are skipped; a link with an open check keeps it,
+    so handling the event twice queues nothing twice. Returns how many checks were requested.
+    """
+    if not settings.CHECK_ON_REPORT:
+        return 0
+    items = list(ReportedItem.objects.filter(pk__in=item_ids, case_id=case_id, case__status__in=ACTIVE_STATUSES))
+    for item in items:
+        item_check_request(actor=Actor.system(), item=item, trigger=CheckTrigger.REPORT)
+    return len(items)
 
 
 def _claim_for_fetch(check_id: int) -> bool:
@@ -242,12 +247,25 @@ def _record_fetched(*, check_id: int, page: FetchResult, media: list[FoundMedium
     FoundMedium.objects.bulk_create(media)
 
 
+def _lock_check(check_id: int) -> tuple[Case, ReportedItem, ItemCheck] | None:
+    """Lock a check's case, item and check, in the project's lock order; None if it is gone."""
+    ids = ItemCheck.objects.filter(pk=check_id).values_list("case_id", "item_id").first()
+    if ids is None:
+        return None
+    case = Case.objects.select_for_update(of=("self",)).filter(pk=ids[0]).first()
+    item = ReportedItem.objects.select_for_update().filter(pk=ids[1]).first()
+    check = ItemCheck.objects.select_for_update().filter(pk=check_id).first()
+    if case is None or item is None or check is None:
+        return None
+    return case, item, check
+
+
 @transaction.atomic
 def _record_failure(*, check_id: int, error: FetchError) -> None:
-    check = ItemCheck.objects.select_for_update().filter(pk=check_id).first()
-    if check is None or check.state != CheckState.PENDING:
+    locked = _lock_check(check_id)
+    if locked is None or locked[2].state != CheckState.PENDING:
         return
-    item = ReportedItem.objects.select_for_update().get(pk=check.item_id)
+    _case, item, check = locked
     check.error_reason = error.reason
     check.error_message = str(error)[:1000]
     check.redirect_chain = [[hop.url, hop.status, hop.location] for hop in error.redirect_chain]
@@ -298,10 +316,10 @@ def _hash_text(match: Match, item_number: int) -> str:
 def check_match(*, check_id: int) -> Verdict | None:
     """Compare what a check found with the case's registered hashes, fuse with the detector
     findings recorded at fetch time, and record the verdict with its reasons."""
-    check = ItemCheck.objects.select_for_update().select_related("item").filter(pk=check_id).first()
-    if check is None or check.state != CheckState.FETCHED:
+    locked = _lock_check(check_id)
+    if locked is None or locked[2].state != CheckState.FETCHED:
         return None  # already matched (redelivery) or deleted with its case
-    item = ReportedItem.objects.select_for_update().get(pk=check.item_id)
+    case, item, check = locked
     registered = _registered_by_item(check.case_id)
     item_numbers = {item_id: n for n, item_id in enumerate(registered, start=1)}
     closest: Match | None = None
@@ -358,7 +376,6 @@ def check_match(*, check_id: int) -> Verdict | None:
         nearest = f" Closest: {closest.signal.upper()} distance {closest.distance}." if closest else ""
         text = f"Nothing matching among {len(hashed)} image(s) or video(s).{nearest}"
     _seal(check, item, verdict, text)
-    case = Case.objects.get(pk=check.case_id)
     if case.consent_share_hashes:
         _share_with_bank(check=check, media=media, url=item.url)
     return verdict
@@ -372,16 +389,13 @@ def _share_with_bank(*, check: ItemCheck, media: list[FoundMedium], url: str) ->
     rejects the match with its own evidence. Runs on commit, so a failure here cannot undo the
     verdict just recorded.
     """
-    from takedown.cases.services import case_add_urls
-    from takedown.matching.bank import bank_lookup
-
     hits: dict[int, int] = {}
     for medium in media:
         if not medium.hashes:
             continue
         found = [Hash(s, v, q, var) for s, v, q, var in medium.hashes]
         for hit in bank_lookup(found, exclude_case_id=check.case_id):
-            hits[hit.entry.case_id] = min(hit.distance, hits.get(hit.entry.case_id, 256))
+            hits[hit.case_id] = min(hit.distance, hits.get(hit.case_id, 256))
 
     def suggest() -> None:
         for case_id, distance in sorted(hits.items()):
@@ -404,7 +418,6 @@ def _platform_key(host: str) -> str:
     The resolved address of an unknown host is in the check's evidence (`pinned_ip`), for the
     notices app to find the hosting provider.
     """
-    from takedown.notices.selectors import platform_for_host
 
     platform = platform_for_host(host)
     if platform is not None:
@@ -412,10 +425,22 @@ def _platform_key(host: str) -> str:
     return registrable_domain(host) or host
 
 
+#: The item status each verdict points to; the cases app applies the item's own history to it.
+_ITEM_STATUS_OF_VERDICT = {
+    Verdict.MATCH: ItemStatus.LIVE,
+    Verdict.PROBABLE_FORGERY: ItemStatus.NEEDS_REVIEW,  # detector scores alone never make a link "live"
+    Verdict.POSSIBLE_MATCH: ItemStatus.NEEDS_REVIEW,
+    Verdict.REMOVED: ItemStatus.REMOVED,
+    Verdict.NO_MATCH: ItemStatus.NO_MATCH,
+    Verdict.UNREACHABLE: ItemStatus.UNREACHABLE,
+}
+
+
 def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None:
-    """Finish a check: verdict, chain digest, item status, timeline. Caller holds the row locks."""
-    case = Case.objects.select_for_update().get(pk=check.case_id)  # serialises the case's chain
-    previous = ItemCheck.objects.filter(case_id=case.pk).exclude(digest="").order_by("-finished_at", "-id").first()
+    """Finish a check: verdict, chain digest, item status, timeline. The caller holds case, item and
+    check locks (the case lock serialises the case's evidence chain)."""
+    chained = ItemCheck.objects.filter(case_id=check.case_id).exclude(digest="")
+    previous = chained.order_by("-finished_at", "-id").first()
     now = timezone.now()
     check.verdict = verdict
     check.verdict_text = text
@@ -425,33 +450,17 @@ def _seal(check: ItemCheck, item: ReportedItem, verdict: str, text: str) -> None
     check.save()
     check.digest = evidence_digest(check.prev_digest, evidence_payload(check))
     check.save(update_fields=["digest"])
-
-    previous_status = item.status
-    item.last_checked_at = now
-    item.platform = item.platform or _platform_key(item.host)
-    if verdict == Verdict.MATCH or (verdict in REVIEW_VERDICTS and item.confirmed_at is not None):
-        item.status = ItemStatus.LIVE
-        item.removed_at = None
-    elif verdict in REVIEW_VERDICTS:
-        # Detector scores alone never make a link "live": a person confirms it first.
-        item.status = ItemStatus.NEEDS_REVIEW
-        item.removed_at = None
-    elif verdict == Verdict.REMOVED:
-        item.status = ItemStatus.REMOVED
-        item.removed_at = item.removed_at or now
-    elif verdict == Verdict.NO_MATCH:
-        item.status = ItemStatus.NO_MATCH if previous_status != ItemStatus.REMOVED else ItemStatus.REMOVED
-    else:
-        item.status = ItemStatus.UNREACHABLE if previous_status != ItemStatus.REMOVED else ItemStatus.REMOVED
-    item.save(update_fields=["status", "last_checked_at", "removed_at", "platform", "updated_at"])
     actor = Actor.system()
+    case = Case.objects.get(pk=check.case_id)
     _audit_item(actor, item, case, "item.checked", {"check_id": check.pk, "verdict": verdict})
-    if item.status == ItemStatus.NEEDS_REVIEW and previous_status != ItemStatus.NEEDS_REVIEW:
-        _audit_item(actor, item, case, "item.needs_review", {"check_id": check.pk, "verdict": verdict})
-    if previous_status == ItemStatus.REMOVED and item.status == ItemStatus.LIVE:
-        _audit_item(actor, item, case, "item.reappeared", {"check_id": check.pk})
-    elif verdict == Verdict.REMOVED and previous_status != ItemStatus.REMOVED:
-        _audit_item(actor, item, case, "item.removed", {"check_id": check.pk})
+    item_check_recorded(
+        actor=actor,
+        item=item,
+        found=_ITEM_STATUS_OF_VERDICT.get(Verdict(verdict), ItemStatus.UNREACHABLE),
+        checked_at=now,
+        platform=item.platform or _platform_key(item.host),
+        check_id=check.pk,
+    )
 
 
 def recheck_due(*, now: object = None, limit: int = 500) -> int:
@@ -462,7 +471,7 @@ def recheck_due(*, now: object = None, limit: int = 500) -> int:
     due = (
         ReportedItem.objects.filter(
             Q(status=ItemStatus.LIVE) | Q(status=ItemStatus.REMOVED, removed_at__gte=watch_removed),
-            case__status__in=["open", "in_progress", "resolved"],
+            case__status__in=ACTIVE_STATUSES,
         )
         .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=moment - interval))
         .exclude(checks__state__in=[CheckState.PENDING, CheckState.FETCHED])
@@ -483,8 +492,6 @@ def checks_resume(*, limit: int = 500) -> int:
     failed to publish the next step (the database restarting under it). A pending check never
     started (or whose claim went stale) is fetched again; a fetched one is matched again.
     """
-    from takedown.matching.tasks import fetch_check, match_check
-
     now = timezone.now()
     waited = now - timedelta(seconds=settings.TASK_RESUME_AFTER_SECONDS)
     stale = now - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
@@ -495,10 +502,10 @@ def checks_resume(*, limit: int = 500) -> int:
     count = 0
     try:
         for check_id in pending.order_by("id").values_list("id", flat=True)[:limit]:
-            fetch_check.delay(check_id)
+            task_send(FETCH_TASK, check_id)
             count += 1
         for check_id in fetched.order_by("id").values_list("id", flat=True)[:limit]:
-            match_check.delay(check_id)
+            task_send(MATCH_TASK, check_id)
             count += 1
     except Exception:  # the broker is down: the next run tries again
         logger.warning("checks_resume: publishing failed after %d check(s)", count, exc_info=True)
@@ -514,29 +521,3 @@ class ItemEvidence:
 def items_request_checks(*, actor: Actor, items: list[ReportedItem], trigger: str) -> None:
     for item in items:
         item_check_request(actor=actor, item=item, trigger=trigger)
-
-
-@transaction.atomic
-def item_review_decide(*, actor: Actor, item: ReportedItem, confirm: bool) -> ReportedItem:
-    """A person decides on a link that detectors flagged without a hash match.
-
-    Confirming ("this depicts the survivor") makes the link live, so notices can be drafted for
-    it and later checks keep treating it as such; dismissing sets it to "nothing matching". The
-    caller has reached the item through `access_item` (staff of the case's organisation, or the
-    survivor of the case).
-    """
-    item = ReportedItem.objects.select_for_update().get(pk=item.pk)
-    if item.status != ItemStatus.NEEDS_REVIEW:
-        raise Conflict(_("This link is not waiting for review."))
-    case = Case.objects.get(pk=item.case_id)
-    if not case.is_active:
-        raise Conflict(_("This case is closed."))
-    if confirm:
-        item.status = ItemStatus.LIVE
-        item.confirmed_at = timezone.now()
-    else:
-        item.status = ItemStatus.NO_MATCH
-        item.confirmed_at = None
-    item.save(update_fields=["status", "confirmed_at", "updated_at"])
-    _audit_item(actor, item, case, "item.review_confirmed" if confirm else "item.review_dismissed", {})
-    return item

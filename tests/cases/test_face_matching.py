@@ -120,7 +120,7 @@ def test_withdrawal_deletes_face_templates(opened: services.OpenedCase) -> None:
     services.case_add_face_templates(
         actor=Actor.system(), case=opened.case, bundle=services.parse_bundle(faces_bundle(face(1)))
     )
-    services.case_withdraw_and_delete(actor=Actor.system(), case=opened.case)
+    services.case_withdraw_and_delete(actor=Actor(kind="survivor", case_id=opened.case.pk), case=opened.case)
     assert FaceTemplate.objects.count() == 0
 
 

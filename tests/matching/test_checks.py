@@ -202,7 +202,7 @@ def test_without_the_reporters_consent_nothing_is_shared(site: Site) -> None:
 
 def test_items_are_mapped_to_registry_platforms(site: Site) -> None:
     from takedown.matching.services import _platform_key
-    from takedown.notices.models import Platform, PlatformDomain
+    from takedown.registry.models import Platform, PlatformDomain
 
     platform = Platform.objects.create(slug="example-social", name="Example Social")
     PlatformDomain.objects.create(platform=platform, domain="social.example")

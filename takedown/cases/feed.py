@@ -1,0 +1,162 @@
+"""Keeping the consented hash feed in step with a case, inside the case's own transactions.
+
+The feed (`FeedEntry`) is what vetted platforms copy and what the lookup bank indexes. Whether a
+registered hash is in it depends only on the case: the survivor's consent to share, the case
+being active, and the hash being of a shared signal and trusted quality. Every service that
+changes one of those calls `feed_sync_case` in the same transaction, so a withdrawal's tombstones
+commit with the withdrawal itself. Higher layers (the platform API, the bank in matching) only
+read the feed; platforms' feedback on withdrawn entries is cleared by the platforms app when it
+reads the `feed.entries_withdrawn` event.
+
+Lock order: the case row first (the caller holds it), then feed entries, then the feed counter.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from takedown.cases.models import Case, FeedCounter, FeedEntry, FeedStatus, RegisteredHash
+from takedown.core.access import Actor
+from takedown.core.audit import audit_record
+from takedown.core.errors import Conflict
+from takedown.core.outbox import outbox_emit
+from takedown.hashing.signals import hash_trusted
+
+# Signals shared with platforms. dHash is not: no platform exchanges it.
+FEED_SIGNALS = ("pdq", "phash", "md5", "sha256")
+
+
+def _take_change_ids(count: int) -> list[int]:
+    """Reserve `count` consecutive change ids; the counter row stays locked until commit.
+
+    With a plain sequence a transaction that took id 7 could commit after a reader already
+    passed id 8, and that reader would never see 7; holding the row lock until commit keeps the
+    cursor safe. Feed writes are rare enough to serialise.
+    """
+    FeedCounter.objects.bulk_create([FeedCounter(pk=1)], ignore_conflicts=True)
+    counter = FeedCounter.objects.select_for_update().get(pk=1)
+    first = counter.last_change_id + 1
+    counter.last_change_id += count
+    counter.save(update_fields=["last_change_id"])
+    return list(range(first, first + count))
+
+
+def _shareable(rh: RegisteredHash) -> bool:
+    return rh.signal in FEED_SIGNALS and hash_trusted(rh.signal, rh.quality)
+
+
+def case_shares_hashes(case: Case | None) -> bool:
+    """Whether this case's hashes may be in the feed at all (consent, and the case active)."""
+    return case is not None and case.consent_share_hashes and case.is_active
+
+
+def _new_public_id() -> str:
+    return "h_" + secrets.token_hex(16)
+
+
+@transaction.atomic
+def feed_sync_case(*, case_id: int) -> int:
+    """Bring the feed in line with one case's hashes, consent and status; returns entries changed.
+
+    An entry that stops being shared becomes a tombstone (value and digest cleared); if its hash
+    was deleted (withdrawal) the link to the case is cleared too. Idempotent: calling it twice
+    changes nothing the second time.
+    """
+    case = Case.objects.filter(pk=case_id).first()
+    sharing = case_shares_hashes(case)
+    hashes = list(RegisteredHash.objects.filter(case_id=case_id, signal__in=FEED_SIGNALS)) if case else []
+    wanted = {rh.pk: rh for rh in hashes if sharing and _shareable(rh)}
+    existing = list(FeedEntry.objects.select_for_update().filter(case_id=case_id))
+    known = {e.registered_hash_id for e in existing if e.registered_hash_id is not None}
+    present = {rh.pk for rh in hashes}
+    now = timezone.now()
+    changed: list[FeedEntry] = []
+    for entry in existing:
+        rh = wanted.get(entry.registered_hash_id) if entry.registered_hash_id is not None else None
+        if rh is not None:
+            if entry.status != FeedStatus.ACTIVE:
+                entry.status, entry.value, entry.value_digest = FeedStatus.ACTIVE, rh.value, rh.value_digest
+                changed.append(entry)
+            continue
+        gone = entry.registered_hash_id is None or entry.registered_hash_id not in present
+        if entry.status == FeedStatus.ACTIVE or entry.value is not None or (gone and entry.case_id is not None):
+            entry.status, entry.value, entry.value_digest = FeedStatus.WITHDRAWN, None, ""
+            if gone:
+                entry.case_id, entry.registered_hash_id, entry.held_at = None, None, None
+            changed.append(entry)
+    created = [
+        FeedEntry(
+            public_id=_new_public_id(),
+            signal=rh.signal,
+            status=FeedStatus.ACTIVE,
+            registered_hash_id=rh.pk,
+            case_id=case_id,
+            value=rh.value,
+            value_digest=rh.value_digest,
+        )
+        for pk, rh in wanted.items()
+        if pk not in known
+    ]
+    if not changed and not created:
+        return 0
+    ids = iter(_take_change_ids(len(changed) + len(created)))
+    for entry in [*changed, *created]:
+        entry.change_id, entry.updated_at = next(ids), now
+    if changed:
+        FeedEntry.objects.bulk_update(
+            changed,
+            ["change_id", "status", "value", "value_digest", "case_id", "registered_hash", "held_at", "updated_at"],
+        )
+        orphaned = [e.pk for e in changed if e.case_id is None]
+        if orphaned:
+            # Platforms' verdicts on hashes that no longer exist go too (a withdrawal leaves no
+            # residue); they belong to the platforms app, which reads this event.
+            outbox_emit("feed.entries_withdrawn", {"entry_ids": orphaned})
+    FeedEntry.objects.bulk_create(created, batch_size=1000)
+    return len(changed) + len(created)
+
+
+def _bump(entry: FeedEntry) -> None:
+    (entry.change_id,) = _take_change_ids(1)
+    entry.updated_at = timezone.now()
+
+
+@transaction.atomic
+def feed_entry_hold(*, entry_id: int) -> FeedEntry | None:
+    """Take a hash out of the feed and lookups for review (two platforms reported a false positive).
+
+    A hold is announced like a withdrawal, with a new change id. Returns the entry when it was
+    held now, None when it was already held.
+    """
+    entry = FeedEntry.objects.select_for_update().get(pk=entry_id)
+    if entry.held_at is not None:
+        return None
+    entry.held_at = timezone.now()
+    _bump(entry)
+    entry.save(update_fields=["held_at", "change_id", "updated_at"])
+    return entry
+
+
+@transaction.atomic
+def feed_entry_clear_hold(*, actor: Actor, case: Case, public_id: str) -> FeedEntry:
+    """An advocate reviewed a held hash and puts it back into the feed and lookups."""
+    entry = FeedEntry.objects.select_for_update().filter(case_id=case.pk, public_id=public_id).first()
+    if entry is None or entry.held_at is None:
+        raise Conflict(_("This hash is not held for review."))
+    entry.held_at = None
+    entry.hold_cleared_at = timezone.now()
+    _bump(entry)
+    entry.save(update_fields=["held_at", "hold_cleared_at", "change_id", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="hash.hold_cleared",
+        subject_type="case",
+        subject_id=case.pk,
+        organization_id=case.organization_id,
+        data={"hash_id": entry.public_id},
+    )
+    return entry
