@@ -21,7 +21,7 @@ def post_worker_init(worker: Any) -> None:
         from takedown.hashing.scaled_index import MultiIndexHammingIndex
 
         bank.LOOKUP_INDEX_CLASS = MultiIndexHammingIndex
-    from takedown.platforms.services import lookup_bank
+    from takedown.matching.bank import lookup_bank
 
     started = time.perf_counter()
     pdq = lookup_bank("pdq")

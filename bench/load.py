@@ -263,13 +263,15 @@ def seed(cases: int, survivors: int) -> dict[str, Any]:
 
     from takedown.cases import services as case_services
     from takedown.cases.digests import keyed_digest
-    from takedown.cases.models import Case, CaseStatus, ContentKind, ItemStatus, OpenedBy, ReportedItem
+    from takedown.cases.models import Case, CaseStatus, ItemStatus, OpenedBy, ReportedItem
     from takedown.core.access import Actor
     from takedown.core.models import ActorKind, AuditEvent
     from takedown.hashing.bundle import build_bundle, make_item
     from takedown.hashing.media import hash_file
-    from takedown.notices.services import notice_approve, notice_draft, notice_mark_sent, platforms_load
+    from takedown.notices.services import notice_approve, notice_draft, notice_mark_sent
     from takedown.organizations.services import organization_create, staff_create
+    from takedown.registry.models import ContentKind
+    from takedown.registry.services import platforms_load
 
     started = time.perf_counter()
     rng = random.Random(9)
@@ -425,9 +427,9 @@ def seed_api(rng: random.Random) -> dict[str, Any]:
     except Resolver404:
         return {"error": "the platform API is not mounted at /api/v1/"}
     from takedown.core.access import Actor
-    from takedown.notices.models import Platform
     from takedown.platforms.models import Scope
     from takedown.platforms.services import api_key_create, platform_account_create
+    from takedown.registry.models import Platform
 
     system = Actor.system()
     account = platform_account_create(actor=system, platform=Platform.objects.get(slug="x"), is_vetted=True)

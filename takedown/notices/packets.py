@@ -16,9 +16,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from takedown.cases.models import Case
-from takedown.notices import bases as b
-from takedown.notices.models import ChannelKind, Notice, PlatformChannel
+from takedown.notices.models import Notice
 from takedown.notices.rendering import NoticeContext, notice_context, render_notice
+from takedown.registry import bases as b
+from takedown.registry.models import ChannelKind, PlatformChannel
 
 
 @dataclass(frozen=True)

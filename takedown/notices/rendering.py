@@ -25,11 +25,12 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from takedown.cases.digests import keyed_digest
-from takedown.cases.models import Case, ContactPreference, ContentKind, OpenedBy
+from takedown.cases.models import Case, ContactPreference, OpenedBy
 from takedown.matching.models import Verdict
-from takedown.notices import bases as b
 from takedown.notices.models import ContactKind, Notice
 from takedown.notices.selectors import latest_checks, matched_registered_hashes
+from takedown.registry import bases as b
+from takedown.registry.models import ContentKind
 
 JSON_FORMAT = "takedown-notice"
 JSON_VERSION = 1
@@ -360,7 +361,9 @@ def notice_pdf(html: str) -> bytes | None:
     HTML are what is sent, so a missing PDF never blocks a notice.
     """
     try:
-        from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+        # Optional and heavy (Pango via cffi), and it flips Pillow's LOAD_TRUNCATED_IMAGES when
+        # imported: loaded only when a PDF is asked for.
+        from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415
     except (ImportError, OSError):
         return None
     pdf: bytes = HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_STYLESHEET)])

@@ -17,8 +17,8 @@ from django.utils import timezone
 from takedown.cases.models import Case
 from takedown.cases.selectors import case_timeline
 from takedown.matching.evidence import evidence_chain, evidence_verify
-from takedown.notices import bases as b
 from takedown.notices.rendering import PDF_STYLESHEET
+from takedown.registry import bases as b
 
 
 def case_report_context(case: Case) -> dict[str, Any]:
@@ -49,7 +49,9 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 def case_report_pdf(html: str) -> bytes | None:
     """The report as PDF (WeasyPrint), or None when WeasyPrint is not installed."""
     try:
-        from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+        # Optional and heavy (Pango via cffi), and it flips Pillow's LOAD_TRUNCATED_IMAGES when
+        # imported: loaded only when a PDF is asked for.
+        from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415
     except (ImportError, OSError):
         return None
     pdf: bytes = HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(stylesheets=[CSS(string=PDF_STYLESHEET)])

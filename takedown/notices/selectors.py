@@ -1,4 +1,4 @@
-"""Reads for notices: which platform a host belongs to, a case's notices, the evidence to cite."""
+"""Reads for notices: a case's notices, the evidence to cite, what needs a second person."""
 
 from __future__ import annotations
 
@@ -8,47 +8,8 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from takedown.cases.models import Case, RegisteredHash, ReportedItem
-from takedown.fetching.domains import normalise_host, registrable_domain
 from takedown.matching.models import CheckState, ItemCheck
-from takedown.notices.models import Escalation, Notice, Platform, PlatformDomain
-
-
-def _candidate_domains(host: str) -> list[str]:
-    """The host and each parent down to its registrable domain, longest first.
-
-    Both the private-section and the ICANN registrable domains are tried, so a platform listed by a
-    domain the Public Suffix List marks private (a hosting platform's own suffix) is still found.
-    """
-    normalised = normalise_host(host)
-    stops = {d for d in (registrable_domain(normalised), registrable_domain(normalised, include_private=False)) if d}
-    if not stops:
-        return [normalised]
-    shortest = min(stops, key=len)
-    labels = normalised.split(".")
-    candidates: list[str] = []
-    for i in range(len(labels)):
-        candidates.append(".".join(labels[i:]))
-        if candidates[-1] == shortest:
-            break
-    return candidates
-
-
-def platform_for_host(host: str) -> Platform | None:
-    """The active platform a host belongs to, by its longest listed suffix; None if unknown."""
-    try:
-        candidates = _candidate_domains(host)
-    except ValueError:
-        return None
-    rows = {
-        row.domain: row
-        for row in PlatformDomain.objects.filter(domain__in=candidates, platform__is_active=True).select_related(
-            "platform"
-        )
-    }
-    for candidate in candidates:
-        if candidate in rows:
-            return rows[candidate].platform
-    return None
+from takedown.notices.models import Escalation, Notice
 
 
 def case_notices(*, case: Case) -> QuerySet[Notice]:

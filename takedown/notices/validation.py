@@ -11,9 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from takedown.notices import bases as b
 from takedown.notices.models import Notice
 from takedown.notices.rendering import NoticeContext, notice_context, render_context
+from takedown.registry import bases as b
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from takedown.cases.models import FeedEntry, FeedStatus
 from takedown.core.access import Actor
 from takedown.core.errors import NotFound, RateLimited, TakedownError
 from takedown.core.models import ActorKind
 from takedown.core.ratelimit import attempt_record
 from takedown.notices.models import Notice
 from takedown.platforms import keys
-from takedown.platforms.models import VETTED_SCOPES, ApiKey, FeedEntry, FeedStatus, WebhookSubscription
+from takedown.platforms.models import VETTED_SCOPES, ApiKey, WebhookSubscription
 
 
 def _pk(raw: int | str | None) -> int | None:

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from takedown.core.access import Actor
+from takedown.core.admin_actor import admin_actor as _actor
 from takedown.core.errors import Conflict, InvalidInput
-from takedown.core.models import ActorKind
 from takedown.platforms import services
 from takedown.platforms.models import ApiKey, PlatformAccount, WebhookSubscription
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(kind=ActorKind.STAFF, user_id=request.user.pk, mfa_verified=True)
 
 
 class ApiKeyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -46,11 +42,44 @@ class WebhookInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Vetting is a decision with consequences (feed and lookup scopes): only through its actions."""
+
     list_display = ["platform", "is_vetted", "is_active", "rate_limit_per_minute", "created_at"]
     list_filter = ["is_vetted", "is_active"]
     search_fields = ["platform__name", "platform__slug"]
     inlines = [ApiKeyInline, WebhookInline]
-    actions = ["create_notices_key", "create_full_key"]
+    fields = ["platform", "rate_limit_per_minute", "is_vetted", "is_active"]
+    actions = ["vet", "unvet", "create_notices_key", "create_full_key"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PlatformAccount | None = None) -> list[str]:
+        return ["platform", "is_vetted", "is_active"] if obj is not None else ["is_vetted", "is_active"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # keys and feedback refer to it
+
+    def save_model(
+        self, request: HttpRequest, obj: PlatformAccount, form: ModelForm[PlatformAccount], change: bool
+    ) -> None:
+        rate = form.cleaned_data.get("rate_limit_per_minute") or 0
+        if change:
+            services.platform_account_set_rate_limit(actor=_actor(request), account=obj, per_minute=rate)
+        else:
+            created = services.platform_account_create(actor=_actor(request), platform=form.cleaned_data["platform"])
+            services.platform_account_set_rate_limit(actor=_actor(request), account=created, per_minute=rate)
+            obj.pk = created.pk
+
+    def save_related(self, request: HttpRequest, form: object, formsets: object, change: bool) -> None:
+        """Nothing to save: keys and webhooks are read-only here."""
+
+    @admin.action(description=_("Vet (allows the hash feed and lookup scopes)"))
+    def vet(self, request: HttpRequest, queryset: QuerySet[PlatformAccount]) -> None:
+        for account in queryset:
+            services.platform_account_set_vetted(actor=_actor(request), account=account, is_vetted=True)
+
+    @admin.action(description=_("Remove vetting"))
+    def unvet(self, request: HttpRequest, queryset: QuerySet[PlatformAccount]) -> None:
+        for account in queryset:
+            services.platform_account_set_vetted(actor=_actor(request), account=account, is_vetted=False)
 
     @admin.action(description=_("Create a key with the notices scope"))
     def create_notices_key(self, request: HttpRequest, queryset: QuerySet[PlatformAccount]) -> None:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from takedown.cases.models import FeedEntry, FeedStatus
 from takedown.notices.models import OPEN_STATUSES, Notice
 from takedown.platforms.access import PlatformCaller, notices_for
-from takedown.platforms.models import FeedbackVerdict, FeedEntry, FeedStatus, HashFeedback
+from takedown.platforms.models import FeedbackVerdict, HashFeedback
 
 MAX_FEED_PAGE = 1000
 

@@ -6,10 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from takedown.cases.feed import FEED_SIGNALS
+from takedown.cases.models import FeedEntry, FeedStatus
 from takedown.notices.models import Notice, NoticeStatus
-from takedown.platforms.models import FeedbackVerdict, FeedEntry, FeedStatus, WebhookEvent, WebhookSubscription
+from takedown.platforms.models import FeedbackVerdict, WebhookEvent, WebhookSubscription
 from takedown.platforms.selectors import MAX_FEED_PAGE, feed_entry_is_shared
-from takedown.platforms.services import FEED_SIGNALS, MAX_HASH_TEXT, MAX_LOOKUP_HASHES
+from takedown.platforms.services import MAX_HASH_TEXT, MAX_LOOKUP_HASHES
 
 PLATFORM_STATUSES = [
     NoticeStatus.SENT,

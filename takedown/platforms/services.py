@@ -1,4 +1,8 @@
-"""Writes for platform accounts, keys, webhooks, the consented hash feed, feedback and lookups.
+"""Writes for platform accounts, keys, webhooks, feedback on the consented feed, and lookups.
+
+The feed itself is the cases app's (`cases.feed`); the bank lookups answer from is matching's
+(`matching.bank`). This app reads both and follows two events: `notice.sent` (webhooks) and
+`feed.entries_withdrawn` (feedback on withdrawn hashes is deleted).
 
 Every change writes its audit event in the same transaction. Case-related events (feedback, holds)
 are case events, so they appear on the case's timeline; key and webhook events are about the
@@ -7,11 +11,10 @@ platform account.
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,23 +25,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from takedown.cases.digests import keyed_digest
-from takedown.cases.models import Case, CaseStatus, RegisteredHash
+from takedown.cases.feed import FEED_SIGNALS, feed_entry_hold
+from takedown.cases.models import Case, FeedEntry, FeedStatus
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict, InvalidInput
+from takedown.core.queue import task_on_commit
+from takedown.core.transport import webhook_post, webhook_url_check
+from takedown.fetching import FetchError
 from takedown.hashing.errors import InvalidHashError
-from takedown.hashing.signals import PDQ_MIN_QUALITY, get_signal_type
-from takedown.matching.bank import BankChange, DeltaBank
-from takedown.notices.models import Platform
+from takedown.hashing.signals import get_signal_type
+from takedown.matching.bank import lookup_bank
 from takedown.platforms import keys
 from takedown.platforms.access import PlatformCaller
 from takedown.platforms.models import (
     VETTED_SCOPES,
     ApiKey,
     FeedbackVerdict,
-    FeedCounter,
-    FeedEntry,
-    FeedStatus,
     HashFeedback,
     PlatformAccount,
     Scope,
@@ -46,11 +49,10 @@ from takedown.platforms.models import (
     WebhookEvent,
     WebhookSubscription,
 )
+from takedown.registry.models import Platform
 
-# Signals shared with platforms. dHash is not: no platform exchanges it.
-FEED_SIGNALS = ("pdq", "phash", "md5", "sha256")
 PERCEPTUAL_SIGNALS = ("pdq", "phash")
-SHARED_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED)
+EVENT_TASK = "takedown.platforms.tasks.deliver_platform_event"
 MAX_LOOKUP_HASHES = 1000
 MAX_HASH_TEXT = 128
 MAX_WEBHOOKS_PER_ACCOUNT = 5
@@ -95,6 +97,19 @@ def platform_account_set_vetted(*, actor: Actor, account: PlatformAccount, is_ve
     account.is_vetted = is_vetted
     account.save(update_fields=["is_vetted", "updated_at"])
     _account_audit(actor, account, "platform_account.vetting_changed", {"vetted": is_vetted})
+    return account
+
+
+@transaction.atomic
+def platform_account_set_rate_limit(*, actor: Actor, account: PlatformAccount, per_minute: int) -> PlatformAccount:
+    """Requests per minute per key for this platform (0: the default from settings)."""
+    if per_minute < 0:
+        raise InvalidInput(_("The rate limit cannot be negative."))
+    account = PlatformAccount.objects.select_for_update().get(pk=account.pk)
+    if account.rate_limit_per_minute != per_minute:
+        account.rate_limit_per_minute = per_minute
+        account.save(update_fields=["rate_limit_per_minute", "updated_at"])
+        _account_audit(actor, account, "platform_account.rate_limit_changed", {"per_minute": per_minute})
     return account
 
 
@@ -173,96 +188,6 @@ def api_call_record(*, caller: PlatformCaller, method: str, route: str, status: 
 
 
 # ---------------------------------------------------------------------------------------------------
-# The feed: kept in step with the cases app, which calls `feed_sync_case` after every change that
-# can move a hash in or out of the consented bank.
-
-
-def _take_change_ids(count: int) -> list[int]:
-    """Reserve `count` consecutive change ids; the counter row stays locked until commit."""
-    FeedCounter.objects.bulk_create([FeedCounter(pk=1)], ignore_conflicts=True)
-    counter = FeedCounter.objects.select_for_update().get(pk=1)
-    first = counter.last_change_id + 1
-    counter.last_change_id += count
-    counter.save(update_fields=["last_change_id"])
-    return list(range(first, first + count))
-
-
-def _shared(rh: RegisteredHash) -> bool:
-    if rh.signal not in FEED_SIGNALS:
-        return False
-    return rh.signal != "pdq" or (rh.quality or 0) >= PDQ_MIN_QUALITY
-
-
-def _new_public_id() -> str:
-    return "h_" + secrets.token_hex(16)
-
-
-@transaction.atomic
-def feed_sync_case(*, case_id: int) -> int:
-    """Bring the feed in line with one case's hashes, consent and status; returns entries changed.
-
-    Shared: hashes of the feed's signals (PDQ only when trusted) of a case whose survivor consented
-    to sharing and which is open, in progress or resolved. An entry that stops being shared becomes
-    a tombstone (value and digest cleared); if its hash was deleted (withdrawal) the link to the
-    case is cleared too. Idempotent: calling it twice changes nothing the second time.
-    """
-    case = Case.objects.filter(pk=case_id).first()
-    sharing = case is not None and case.consent_share_hashes and case.status in SHARED_CASE_STATUSES
-    hashes = list(RegisteredHash.objects.filter(case_id=case_id, signal__in=FEED_SIGNALS)) if case else []
-    wanted = {rh.pk: rh for rh in hashes if sharing and _shared(rh)}
-    existing = list(FeedEntry.objects.select_for_update().filter(case_id=case_id))
-    known = {e.registered_hash_id for e in existing if e.registered_hash_id is not None}
-    present = {rh.pk for rh in hashes}
-    now = timezone.now()
-    changed: list[FeedEntry] = []
-    for entry in existing:
-        rh = wanted.get(entry.registered_hash_id) if entry.registered_hash_id is not None else None
-        if rh is not None:
-            if entry.status != FeedStatus.ACTIVE:
-                entry.status, entry.value, entry.value_digest = FeedStatus.ACTIVE, rh.value, rh.value_digest
-                changed.append(entry)
-            continue
-        gone = entry.registered_hash_id is None or entry.registered_hash_id not in present
-        if entry.status == FeedStatus.ACTIVE or entry.value is not None or (gone and entry.case_id is not None):
-            entry.status, entry.value, entry.value_digest = FeedStatus.WITHDRAWN, None, ""
-            if gone:
-                entry.case_id, entry.registered_hash_id, entry.held_at = None, None, None
-            changed.append(entry)
-    created = [
-        FeedEntry(
-            public_id=_new_public_id(),
-            signal=rh.signal,
-            status=FeedStatus.ACTIVE,
-            registered_hash_id=rh.pk,
-            case_id=case_id,
-            value=rh.value,
-            value_digest=rh.value_digest,
-        )
-        for pk, rh in wanted.items()
-        if pk not in known
-    ]
-    if not changed and not created:
-        return 0
-    ids = iter(_take_change_ids(len(changed) + len(created)))
-    for entry in [*changed, *created]:
-        entry.change_id, entry.updated_at = next(ids), now
-    if changed:
-        FeedEntry.objects.bulk_update(
-            changed,
-            ["change_id", "status", "value", "value_digest", "case_id", "registered_hash", "held_at", "updated_at"],
-        )
-        # Platforms' verdicts on hashes that no longer exist go too: a withdrawal leaves no residue.
-        HashFeedback.objects.filter(entry__in=[e.pk for e in changed if e.case_id is None]).delete()
-    FeedEntry.objects.bulk_create(created, batch_size=1000)
-    return len(changed) + len(created)
-
-
-def _bump(entry: FeedEntry) -> None:
-    (entry.change_id,) = _take_change_ids(1)
-    entry.updated_at = timezone.now()
-
-
-# ---------------------------------------------------------------------------------------------------
 # Feedback and holds
 
 
@@ -294,9 +219,7 @@ def hash_feedback_record(*, caller: PlatformCaller, entry: FeedEntry, verdict: s
         false_positives = false_positives.filter(updated_at__gt=entry.hold_cleared_at)
     platforms = false_positives.values("account_id").distinct().count()
     if entry.held_at is None and platforms >= FALSE_POSITIVE_HOLD_PLATFORMS:
-        entry.held_at = timezone.now()
-        _bump(entry)
-        entry.save(update_fields=["held_at", "change_id", "updated_at"])
+        feed_entry_hold(entry_id=entry.pk)
         if entry.case_id is not None:
             _case_audit(
                 Actor.system(), entry.case_id, "hash.held", {"hash_id": entry.public_id, "platforms": platforms}
@@ -304,58 +227,8 @@ def hash_feedback_record(*, caller: PlatformCaller, entry: FeedEntry, verdict: s
     return feedback
 
 
-@transaction.atomic
-def feed_entry_clear_hold(*, actor: Actor, case: Case, public_id: str) -> FeedEntry:
-    """An advocate reviewed a held hash and puts it back into the feed and lookups."""
-    entry = FeedEntry.objects.select_for_update().filter(case_id=case.pk, public_id=public_id).first()
-    if entry is None or entry.held_at is None:
-        raise Conflict(_("This hash is not held for review."))
-    entry.held_at = None
-    entry.hold_cleared_at = timezone.now()
-    _bump(entry)
-    entry.save(update_fields=["held_at", "hold_cleared_at", "change_id", "updated_at"])
-    _case_audit(actor, case.pk, "hash.hold_cleared", {"hash_id": entry.public_id})
-    return entry
-
-
 # ---------------------------------------------------------------------------------------------------
 # Batch lookup
-
-
-def _load_changes(signal: str) -> Callable[[int], Iterator[BankChange]]:
-    """The bank's only read: feed entries of one signal changed after a change id, in order."""
-
-    def load(after: int) -> Iterator[BankChange]:
-        # Tuples, not model instances: loading a million rows is dominated by per-row overhead
-        # (decrypting each value, about 25 us, is the part that must stay).
-        rows = (
-            FeedEntry.objects.filter(signal=signal, change_id__gt=after)
-            .order_by("change_id")
-            .values_list("id", "change_id", "status", "held_at", "case_id", "value")
-        )
-        for entry_id, change_id, status, held_at, case_id, value in rows.iterator(chunk_size=10_000):
-            shared = status == FeedStatus.ACTIVE and held_at is None
-            yield BankChange(change_id, entry_id, value if shared else None, case_id)
-
-    return load
-
-
-_BANKS: dict[str, DeltaBank] = {}
-
-
-def lookup_bank(signal: str) -> DeltaBank:
-    """The process's in-memory bank for a perceptual signal (made on first use, then kept current)."""
-    bank = _BANKS.get(signal)
-    if bank is None:
-        kind = get_signal_type(signal)
-        bank = DeltaBank(
-            bits=kind.hex_length * 4,
-            threshold=kind.default_threshold,
-            load_changes=_load_changes(signal),
-            refresh_seconds=settings.PLATFORM_LOOKUP_REFRESH_SECONDS,
-        )
-        _BANKS[signal] = bank
-    return bank
 
 
 @dataclass(frozen=True)
@@ -453,14 +326,11 @@ def hashes_lookup(*, caller: PlatformCaller, hashes: Sequence[Mapping[str, Any]]
 
 
 def _check_webhook_url(url: str) -> str:
-    from takedown.fetching import FetchError
-    from takedown.notices.delivery import _check_url
-
     url = url.strip()
     if not url.startswith(("https://", "http://")) or len(url) > 500:
         raise InvalidInput(_("The webhook URL must be an http(s) URL of at most 500 characters."), code="invalid_url")
     try:
-        _check_url(url)
+        webhook_url_check(url)
     except FetchError as exc:
         raise InvalidInput(
             _("This webhook URL cannot be used: %(why)s") % {"why": exc.reason}, code="invalid_url"
@@ -500,8 +370,6 @@ def webhook_send(*, webhook_id: int, event: str, data: dict[str, Any]) -> Webhoo
     `Idempotency-Key`) and the signature covers it, so a receiver that remembers ids and checks the
     timestamp's age rejects a replay. No transaction is held while sending.
     """
-    from takedown.notices.delivery import webhook_post
-
     hook = WebhookSubscription.objects.filter(pk=webhook_id, is_active=True).first()
     if hook is None:
         return None
@@ -522,27 +390,28 @@ def webhook_send(*, webhook_id: int, event: str, data: dict[str, Any]) -> Webhoo
 
 def webhook_ping(*, caller: PlatformCaller, webhook: WebhookSubscription) -> None:
     """Queue a test delivery to the subscription (after commit)."""
-    from takedown.platforms.tasks import deliver_platform_event
-
-    hook_id = webhook.pk
-    data = {"message": "ping"}
-    transaction.on_commit(lambda: deliver_platform_event.delay(hook_id, WebhookEvent.PING, json.dumps(data)))
+    task_on_commit(EVENT_TASK, webhook.pk, WebhookEvent.PING.value, json.dumps({"message": "ping"}))
 
 
-def notice_sent_announce(*, notice_id: int, platform_id: int) -> None:
-    """Called when a notice is sent: queue `notice.sent` to the platform's subscriptions (after commit)."""
-    from takedown.platforms.tasks import deliver_platform_event
+def notice_sent_announce(*, notice_id: int, platform_id: int) -> int:
+    """A notice was sent (the `notice.sent` event): queue it to the platform's subscriptions.
 
-    hooks = list(
-        WebhookSubscription.objects.filter(
-            account__platform_id=platform_id, account__is_active=True, is_active=True
-        ).values_list("pk", "events")
-    )
+    Returns how many deliveries were queued; each starts after commit and gets its own delivery id.
+    """
+    hooks = WebhookSubscription.objects.filter(
+        account__platform_id=platform_id, account__is_active=True, is_active=True
+    ).values_list("pk", "events")
     data = json.dumps({"notice_id": notice_id, "url": f"/api/v1/notices/{notice_id}/"})
+    queued = 0
     for hook_id, events in hooks:
         if WebhookEvent.NOTICE_SENT in events:
-            # robust: a broker that is down must not undo the sending already committed.
-            transaction.on_commit(
-                functools.partial(deliver_platform_event.delay, hook_id, WebhookEvent.NOTICE_SENT.value, data),
-                robust=True,
-            )
+            task_on_commit(EVENT_TASK, hook_id, WebhookEvent.NOTICE_SENT.value, data)
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def hash_feedback_forget(*, entry_ids: Sequence[int]) -> int:
+    """Platforms' verdicts on feed entries that became tombstones of a deleted case (the
+    `feed.entries_withdrawn` event): a withdrawal leaves no residue, here either."""
+    return HashFeedback.objects.filter(entry_id__in=list(entry_ids)).delete()[0]

@@ -701,9 +701,9 @@ def _seed(receiver_url: str) -> None:
     from django.conf import settings
 
     from takedown.core.access import Actor
-    from takedown.notices.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
-    from takedown.notices.services import platforms_load
     from takedown.organizations.services import organization_create
+    from takedown.registry.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
+    from takedown.registry.services import platforms_load
 
     platforms_load(actor=Actor.system(), data=yaml.safe_load(_Path(settings.NOTICES_PLATFORMS_FILE).read_text("utf-8")))
     platform = Platform.objects.create(

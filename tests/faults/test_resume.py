@@ -18,13 +18,8 @@ from takedown.core.access import Actor
 from takedown.matching.models import CheckState, ItemCheck, Verdict
 from takedown.matching.services import checks_resume
 from takedown.notices.models import DeliveryAttempt, DeliveryOutcome, Notice, NoticeStatus
-from takedown.notices.services import (
-    ABANDONED_DETAIL,
-    MAX_ABANDONED_DELIVERIES,
-    _release_abandoned,
-    deliveries_resume,
-    notice_send,
-)
+from takedown.notices.services import ABANDONED_DETAIL, MAX_ABANDONED_DELIVERIES, deliveries_resume, notice_send
+from takedown.notices.services.delivery import _release_abandoned
 from takedown.organizations.models import Organization
 from tests.cases.conftest import bundle_text
 from tests.matching.conftest import Site, page_with, photo, recompressed

@@ -28,7 +28,7 @@ AUDIT_DATA_KEYS = {
     "channel", "missing", "notice_id", "outcome", "attempt_id", "dmca_acknowledged", "rechecks", "purpose",
     "source", "provider", "rdap_server", "reason", "hosting", "status", "rung", "escalation_id", "accept",
     "kind", "distance", "due_at", "templates", "templates_deleted", "today", "adding",
-    "retention_days",
+    "retention_days", "by", "feed_entries",
 }  # fmt: skip
 
 

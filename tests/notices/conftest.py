@@ -11,11 +11,13 @@ import yaml
 from django.conf import settings
 
 from takedown.cases import services as case_services
-from takedown.cases.models import Case, ContactPreference, ContentKind
+from takedown.cases.models import Case, ContactPreference
 from takedown.core.access import Actor
-from takedown.notices.models import ChannelKind, Notice, Platform, PlatformChannel, PlatformDomain
-from takedown.notices.services import notice_approve, notice_draft, platforms_load
+from takedown.notices.models import Notice
+from takedown.notices.services import notice_approve, notice_draft
 from takedown.organizations.models import Organization
+from takedown.registry.models import ChannelKind, ContentKind, Platform, PlatformChannel, PlatformDomain
+from takedown.registry.services import platforms_load
 from tests.cases.conftest import org_a, org_b  # noqa: F401 - fixtures shared with the case tests
 from tests.notices.servers import rdap_server, receiver, smtp_server  # noqa: F401 - local SMTP, webhook, RDAP
 

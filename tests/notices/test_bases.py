@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from takedown.cases.models import Case, ContentKind
-from takedown.notices import bases as b
-from takedown.notices.models import Platform
+from takedown.cases.models import Case
+from takedown.registry import bases as b
+from takedown.registry.models import ContentKind, Platform
 
 ALL = ["US", "EU", "UK", "IN", "BR", "other"]
 

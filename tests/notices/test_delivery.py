@@ -11,12 +11,12 @@ from pytest_django import Settings
 
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput
-from takedown.notices import bases as b
 from takedown.notices.models import DeliveryAttempt, DeliveryOutcome, Notice, NoticeChannel, NoticeStatus
 from takedown.notices.packets import form_packet
 from takedown.notices.services import delivery_key, notice_deliver, notice_mark_submitted, notice_send
 from takedown.notices.tasks import deliver_notice
 from takedown.organizations.models import Organization
+from takedown.registry import bases as b
 from tests.notices.conftest import ORG_NOTICE_EMAIL, approved_notice, open_case, webhook_platform
 from tests.notices.servers import WEBHOOK_SECRET, Receiver, SmtpServer
 

@@ -10,10 +10,10 @@ import pytest
 from pytest_django import Settings
 
 from takedown.core.access import Actor
-from takedown.notices import bases as b
 from takedown.notices.models import DeliveryAttempt, DeliveryOutcome, Notice, NoticeChannel, NoticeStatus
 from takedown.notices.services import delivery_key, notice_send
 from takedown.organizations.models import Organization
+from takedown.registry import bases as b
 from tests.conftest import wait_for
 from tests.notices.conftest import ORG_NOTICE_EMAIL, approved_notice, open_case, webhook_platform
 from tests.notices.servers import WEBHOOK_SECRET, Receiver, SmtpServer

@@ -40,9 +40,7 @@ from takedown.cases.models import Case, ItemStatus, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
 from takedown.matching.models import CheckTrigger, Verdict
-from takedown.notices import bases as b
 from takedown.notices.models import (
-    ChannelKind,
     DeliveryAttempt,
     DeliveryOutcome,
     Escalation,
@@ -50,9 +48,6 @@ from takedown.notices.models import (
     Notice,
     NoticeChannel,
     NoticeStatus,
-    Platform,
-    PlatformChannel,
-    PlatformDomain,
 )
 from takedown.notices.packets import form_packet
 from takedown.notices.services import (
@@ -64,6 +59,8 @@ from takedown.notices.services import (
 )
 from takedown.notices.tasks import deadlines_due
 from takedown.organizations.models import Organization
+from takedown.registry import bases as b
+from takedown.registry.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
 from tests.cases.conftest import bundle_text
 from tests.matching.conftest import Site, page_with, photo, recompressed
 from tests.notices.conftest import ORG_NOTICE_EMAIL, open_case, webhook_platform

@@ -19,11 +19,12 @@ from takedown.core.access import Actor
 from takedown.core.errors import InvalidInput
 from takedown.core.models import AuditEvent
 from takedown.matching.models import CheckState, CheckTrigger, ItemCheck
-from takedown.notices import bases as b
-from takedown.notices.hosting import RdapHostingLookup, is_cloudflare
-from takedown.notices.models import Escalation, EscalationRung, Notice, NoticeChannel, Platform
+from takedown.notices.models import Escalation, EscalationRung, Notice, NoticeChannel
 from takedown.notices.services import notice_draft
 from takedown.organizations.models import Organization
+from takedown.registry import bases as b
+from takedown.registry.hosting import RdapHostingLookup, is_cloudflare
+from takedown.registry.models import Platform
 from tests.conftest import free_port
 from tests.notices.conftest import ORG_NOTICE_EMAIL, approved_notice, open_case
 from tests.notices.servers import RdapServer, rdap_network

@@ -11,11 +11,10 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from takedown.cases import services as case_services
-from takedown.cases.models import Case, ContactPreference, ContentKind, RegisteredHash
+from takedown.cases.models import Case, ContactPreference, RegisteredHash
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
-from takedown.notices import bases as b
 from takedown.notices.models import ContactKind, Notice, NoticeStatus
 from takedown.notices.rendering import notice_pdf, relay_token, render_notice
 from takedown.notices.services import (
@@ -28,6 +27,8 @@ from takedown.notices.services import (
 )
 from takedown.notices.validation import notice_validate
 from takedown.organizations.models import Organization
+from takedown.registry import bases as b
+from takedown.registry.models import ContentKind
 from tests.cases.conftest import bundle_text, shared_photo
 from tests.notices.conftest import open_case
 

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from takedown.core.access import Actor
 from takedown.core.errors import InvalidInput
 from takedown.core.models import AuditEvent
-from takedown.notices.models import Platform, PlatformChannel, PlatformDomain
-from takedown.notices.selectors import platform_for_host
-from takedown.notices.services import platforms_load
+from takedown.registry.models import Platform, PlatformChannel, PlatformDomain
+from takedown.registry.selectors import platform_for_host
+from takedown.registry.services import platforms_load
 from tests.notices.conftest import registry_data
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,12 @@ from django.test import Client
 
 from takedown.cases.models import Case
 from takedown.core.access import Actor
-from takedown.notices.models import Notice, Platform
+from takedown.notices.models import Notice
 from takedown.notices.services import notice_mark_sent
 from takedown.organizations.models import Organization
 from takedown.platforms import services
 from takedown.platforms.models import PlatformAccount
+from takedown.registry.models import Platform
 from tests.cases.conftest import bundle_text, org_a, org_b, shared_photo  # noqa: F401 - shared fixtures
 from tests.notices.conftest import approved_notice, open_case, registry  # noqa: F401 - shared fixtures
 from tests.notices.servers import receiver  # noqa: F401 - the local webhook endpoint

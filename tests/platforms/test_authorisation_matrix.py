@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from takedown.cases.models import FeedEntry
 from takedown.core.access import Actor
 from takedown.core.errors import InvalidInput
 from takedown.core.models import AuditEvent
 from takedown.matching.models import ItemCheck
 from takedown.notices.models import Notice
 from takedown.platforms import services
-from takedown.platforms.models import ApiKey, FeedEntry, HashFeedback, WebhookDelivery, WebhookSubscription
+from takedown.platforms.models import ApiKey, HashFeedback, WebhookDelivery, WebhookSubscription
 from tests.platforms.conftest import World, api_client, key_for
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,10 @@ from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
 from takedown.core.access import Actor
-from takedown.notices.services import platforms_load
 from takedown.organizations.services import organization_create
 from takedown.platforms import services
 from takedown.platforms.models import ApiKey
+from takedown.registry.services import platforms_load
 from tests.browser.fixtures import check_accessibility, screenshot
 from tests.notices.conftest import open_case, registry_data
 from tests.platforms.conftest import account_for, key_for, sent_notice

@@ -10,12 +10,14 @@ import pytest
 from django.test import Client
 
 from takedown.cases import services as case_services
-from takedown.cases.models import CaseStatus, RegisteredHash
+from takedown.cases.models import CaseStatus, FeedEntry, FeedStatus, RegisteredHash
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
-from takedown.platforms import services
-from takedown.platforms.models import FeedEntry, FeedStatus, HashFeedback
+from takedown.cases.feed import feed_sync_case
+from takedown.matching import bank as banks
+from takedown.platforms.models import HashFeedback
 from tests.cases.conftest import staff_client
+from tests.web.helpers import survivor_sign_in_session
 from tests.platforms.conftest import World, api_client, consented_case
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +31,9 @@ def fresh_banks(settings: Any) -> Iterator[None]:
     bound, 5 s by default).
     """
     settings.PLATFORM_LOOKUP_REFRESH_SECONDS = 0
-    services._BANKS.clear()
+    banks._BANKS.clear()
     yield
-    services._BANKS.clear()
+    banks._BANKS.clear()
 
 
 def read_feed(client: Client, cursor: int = 0, limit: int = 4) -> tuple[list[dict[str, Any]], int]:
@@ -58,7 +60,9 @@ def shared_hashes(case_id: int, signal: str) -> list[RegisteredHash]:
     return list(RegisteredHash.objects.filter(case_id=case_id, signal=signal))
 
 
-def test_feed_pages_through_and_announces_withdrawals_as_tombstones(world: World) -> None:
+def test_feed_pages_through_and_announces_withdrawals_as_tombstones(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     other = consented_case(2)
     private = consented_case(3, consent=False)
     client = api_client(world.x_key)
@@ -86,7 +90,10 @@ def test_feed_pages_through_and_announces_withdrawals_as_tombstones(world: World
         f"/api/v1/hashes/{some_id}/feedback/", {"verdict": "blocked"}, content_type="application/json"
     )
     assert feedback.status_code == 200 and HashFeedback.objects.count() == 1
-    case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=other)
+    # Feedback belongs to the platforms app, which deletes it when the withdrawal's event is relayed
+    # on commit (the relay runs in process here, as in the embedded default).
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=other)
     assert HashFeedback.objects.count() == 0
     tombstones, _cursor = read_feed(client, cursor)
     assert {t["hash_id"] for t in tombstones} == by_case[other.pk]
@@ -109,8 +116,64 @@ def test_closing_a_case_withdraws_its_hashes_and_reopening_restores_them(world: 
     assert all(e["status"] == "active" and e["value"] for e in reopened)
 
 
+def test_survivor_stops_and_restarts_sharing_platforms_see_tombstones_then_hashes(world: World) -> None:
+    client = api_client(world.x_key)
+    shared, cursor = read_feed(client)
+    mine = {e["hash_id"] for e in shared if FeedEntry.objects.get(public_id=e["hash_id"]).case_id == world.case.pk}
+    assert mine
+    survivor = Client()
+    survivor_sign_in_session(survivor, world.case.pk)
+    response = survivor.post("/case/sharing/", {"share": "off"})
+    assert response.status_code == 302
+    world.case.refresh_from_db()
+    assert not world.case.consent_share_hashes
+    stopped, cursor = read_feed(client, cursor)
+    assert {e["hash_id"] for e in stopped} == mine
+    assert all(e["status"] == "withdrawn" and e["value"] is None for e in stopped)
+    # The hashes are still registered: matching against the survivor's own links goes on.
+    assert RegisteredHash.objects.filter(case=world.case).exists()
+    pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original").value
+    assert lookup(client, [("pdq", pdq)])[0]["matches"] == []
+    assert AuditEvent.objects.filter(action="case.sharing_off", subject_id=str(world.case.pk)).exists()
+
+    assert survivor.post("/case/sharing/", {"share": "on"}).status_code == 302
+    again, _cursor = read_feed(client, cursor)
+    assert {e["hash_id"] for e in again} == mine
+    assert all(e["status"] == "active" and e["value"] for e in again)
+    assert lookup(client, [("pdq", pdq)])[0]["matches"]
+    assert AuditEvent.objects.filter(action="case.sharing_on", subject_id=str(world.case.pk)).exists()
+
+
+def test_closing_a_consenting_case_in_the_admin_tombstones_its_feed_and_is_audited(world: World) -> None:
+    """The admin writes only through the services: closing there is closing (feed and audit included)."""
+    from django.contrib.auth import get_user_model
+
+    client = api_client(world.x_key)
+    _shared, cursor = read_feed(client)
+    admin = staff_client(None, "admin@takedown.example")
+    get_user_model().objects.filter(email="admin@takedown.example").update(is_staff=True, is_superuser=True)
+    # The status cannot be edited in the form: the field is read-only, and a forged POST changes nothing.
+    page = admin.get(f"/admin/cases/case/{world.case.pk}/change/").content.decode()
+    assert 'name="status"' not in page and 'name="organization"' not in page and 'name="assignee"' not in page
+    world.case.refresh_from_db()
+    before = world.case.status  # in progress: the world's notice was sent
+    admin.post(f"/admin/cases/case/{world.case.pk}/change/", {"status": "closed"})
+    world.case.refresh_from_db()
+    assert world.case.status == before
+    response = admin.post("/admin/cases/case/", {"action": "close_cases", "_selected_action": [world.case.pk]})
+    assert response.status_code == 302
+    world.case.refresh_from_db()
+    assert world.case.status == CaseStatus.CLOSED
+    closed, _cursor = read_feed(client, cursor)
+    entries = FeedEntry.objects.filter(case_id=world.case.pk)
+    assert entries.exists() and {e["hash_id"] for e in closed} == set(entries.values_list("public_id", flat=True))
+    assert all(e["status"] == "withdrawn" for e in closed)
+    event = AuditEvent.objects.filter(action="case.status_changed", subject_id=str(world.case.pk)).last()
+    assert event is not None and event.data == {"from": before, "to": "closed"} and event.actor_user is not None
+
+
 def test_feed_sync_is_idempotent(world: World) -> None:
-    assert services.feed_sync_case(case_id=world.case.pk) == 0
+    assert feed_sync_case(case_id=world.case.pk) == 0
 
 
 def lookup(client: Client, hashes: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -169,12 +232,12 @@ def test_withdrawal_leaves_the_lookup_at_the_next_sync(world: World) -> None:
 def test_withdrawal_is_bounded_by_the_refresh_interval(world: World, settings: Any) -> None:
     """With a refresh interval the bank keeps answering from memory until the interval passes."""
     settings.PLATFORM_LOOKUP_REFRESH_SECONDS = 3600
-    services._BANKS.clear()
+    banks._BANKS.clear()
     pdq = next(rh for rh in shared_hashes(world.case.pk, "pdq") if rh.variant == "original").value
     client = api_client(world.x_key)
     assert lookup(client, [("pdq", pdq)])[0]["matches"]
     case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=world.case)
-    bank = services.lookup_bank("pdq")
+    bank = banks.lookup_bank("pdq")
     assert len(bank) > 0  # not synced yet: within the stated bound
     bank.synced_at -= 3600  # the interval has passed
     assert lookup(client, [("pdq", pdq)])[0]["matches"] == []

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from takedown.core.access import Actor
 from takedown.core.errors import TakedownError
-from takedown.notices.models import Platform
 from takedown.platforms import services
 from takedown.platforms.models import ApiKey, PlatformAccount
+from takedown.registry.models import Platform
 
 
 class Command(BaseCommand):

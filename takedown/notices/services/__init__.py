@@ -1,0 +1,65 @@
+"""Writes for notices, by concern; import them from here (`from takedown.notices import services`).
+
+- `drafting`: platform, legal basis and channel for a new notice; no duplicates
+- `lifecycle`: edit, ready, approve, sent, the platform's answers (the transition table is in `_base`)
+- `delivery`: queue, send once by email or webhook, record attempts; form packets
+- `deadlines`: re-check at the deadline, propose and decide escalation steps
+- `report`: the case report for police or a court
+"""
+
+from takedown.notices.services._base import NoticeActions, notice_actions
+from takedown.notices.services.deadlines import (
+    SEARCH_ENGINES,
+    deadlines_review,
+    escalation_decide,
+    notice_deadline_recheck,
+    notice_deadline_review,
+)
+from takedown.notices.services.delivery import (
+    ABANDONED_DETAIL,
+    MAX_ABANDONED_DELIVERIES,
+    deliveries_resume,
+    delivery_key,
+    notice_deliver,
+    notice_mark_submitted,
+    notice_send,
+)
+from takedown.notices.services.drafting import notice_draft
+from takedown.notices.services.lifecycle import (
+    RESOLUTIONS,
+    notice_acknowledge,
+    notice_approve,
+    notice_edit,
+    notice_mark_ready,
+    notice_mark_sent,
+    notice_record_reply,
+    notice_resolve,
+)
+from takedown.notices.services.report import case_report_render
+
+__all__ = [
+    "ABANDONED_DETAIL",
+    "MAX_ABANDONED_DELIVERIES",
+    "RESOLUTIONS",
+    "SEARCH_ENGINES",
+    "NoticeActions",
+    "case_report_render",
+    "deadlines_review",
+    "deliveries_resume",
+    "delivery_key",
+    "escalation_decide",
+    "notice_acknowledge",
+    "notice_actions",
+    "notice_approve",
+    "notice_deadline_recheck",
+    "notice_deadline_review",
+    "notice_deliver",
+    "notice_draft",
+    "notice_edit",
+    "notice_mark_ready",
+    "notice_mark_sent",
+    "notice_mark_submitted",
+    "notice_record_reply",
+    "notice_resolve",
+    "notice_send",
+]

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from takedown.platforms import views_staff
-
-app_name = "platform_staff"
-
-urlpatterns = [
-    path("cases/<int:case_id>/hashes/<str:public_id>/clear-hold/", views_staff.hash_clear_hold, name="clear_hold"),
-]
