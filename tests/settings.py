@@ -22,8 +22,9 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_takedown_{RUN_ID}"}
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.core.testapp"]
 
-# Reported links are checked only by tests that serve them from a local server.
-CHECK_ON_REPORT = False
+# Reported links are checked only by tests that serve them from a local server (they turn it on,
+# and pass CHECK_ON_REPORT=true to the workers they start, where the check is requested).
+CHECK_ON_REPORT = os.environ.get("CHECK_ON_REPORT", "").lower() in {"1", "true", "yes", "on"}
 FETCH_RESOLVER = "tests.offline.offline_resolver"
 
 # Hashing passwords with PBKDF2's full cost makes every login in tests slow and proves nothing.

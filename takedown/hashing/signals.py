@@ -129,6 +129,15 @@ class PdqSignal(PerceptualImageSignal):
         return quality is not None and quality >= PDQ_MIN_QUALITY
 
 
+def hash_trusted(signal: str, quality: int | None) -> bool:
+    """Whether a hash may be matched, shared or looked up: PDQ only above its quality floor.
+
+    The one statement of Meta's rule for every caller (matcher, feed, banks, CLI); other signals
+    carry no quality and are always usable.
+    """
+    return signal != PdqSignal.name or PdqSignal.trusted(quality)
+
+
 class PHashSignal(PerceptualImageSignal):
     """imagehash.phash (64-bit DCT hash); a second opinion beside PDQ, not exchanged."""
 

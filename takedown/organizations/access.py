@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest
@@ -20,9 +21,28 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from takedown.core.access import Actor, actor_from_request
+from takedown.core.access import Actor
+from takedown.core.models import ActorKind
+from takedown.organizations.selectors import membership_organization_ids
 
 StaffView = Callable[..., HttpResponseBase]
+
+
+def actor_from_request(request: HttpRequest) -> Actor:
+    """The staff actor of a web request (from the session), or anonymous.
+
+    It lives here, not in the kernel, because it reads memberships; survivors are resolved by
+    `cases.access.survivor_actor` and platforms by `platforms.access`.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Actor(
+            kind=ActorKind.STAFF,
+            user_id=user.pk,
+            organization_ids=frozenset(membership_organization_ids(user_id=user.pk)),
+            mfa_verified=is_mfa_enabled(user),
+        )
+    return Actor.anonymous()
 
 
 class StaffRequest(HttpRequest):

@@ -61,3 +61,66 @@ def staff_create(
         data={"role": role},
     )
     return user
+
+
+@transaction.atomic
+def organization_update(
+    *, actor: Actor, organization: Organization, name: str, kind: str, notice_contact_email: str, is_active: bool
+) -> Organization:
+    """Change an organisation's name, kind, notice address or whether it is active (the admin's form)."""
+    if kind not in OrganizationKind.values:
+        raise InvalidInput(f"Unknown organisation kind {kind!r}.")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    values = {"name": name, "kind": kind, "notice_contact_email": notice_contact_email, "is_active": is_active}
+    changed = [field for field, value in values.items() if getattr(organization, field) != value]
+    if not changed:
+        return organization
+    for field in changed:
+        setattr(organization, field, values[field])
+    organization.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="organization.updated",
+        subject_type="organization",
+        subject_id=organization.pk,
+        organization_id=organization.pk,
+        data={"changed": changed},
+    )
+    return organization
+
+
+@transaction.atomic
+def membership_set(*, actor: Actor, user_id: int, organization: Organization, role: str) -> Membership:
+    """Give an existing staff account a role in `organization` (active), or change its role there."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.")
+    membership, created = Membership.objects.update_or_create(
+        user_id=user_id, organization=organization, defaults={"role": role, "is_active": True}
+    )
+    audit_record(
+        actor=actor,
+        action="membership.created" if created else "membership.updated",
+        subject_type="membership",
+        subject_id=membership.pk,
+        organization_id=organization.pk,
+        data={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_active(*, actor: Actor, membership: Membership, active: bool) -> Membership:
+    """Remove a staff member's access to an organisation's cases (or restore it); rows are never deleted,
+    so the audit trail keeps naming who did what."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.is_active != active:
+        membership.is_active = active
+        membership.save(update_fields=["is_active", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="membership.activated" if active else "membership.deactivated",
+            subject_type="membership",
+            subject_id=membership.pk,
+            organization_id=membership.organization_id,
+        )
+    return membership

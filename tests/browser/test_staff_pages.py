@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_notice_and_evidence_pages(page: Page, live_server: LiveServer) -> None:
-    from takedown.notices.services import platforms_load
+    from takedown.registry.services import platforms_load
 
     platforms_load(actor=Actor.system(), data=registry_data())
     org = organization_create(

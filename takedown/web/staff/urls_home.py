@@ -1,6 +1,6 @@
 from django.urls import path
 
-from takedown.organizations import views
+from takedown.web.staff import home as views
 
 app_name = "staff"
 urlpatterns = [

@@ -1,0 +1,85 @@
+"""Advocate pages for checks: check an item now, read its evidence, export the case's evidence."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from takedown.cases.access import access_case, access_item
+from takedown.cases.selectors import cases_flagged_for_volume
+from takedown.cases.services import item_review_decide
+from takedown.core.errors import Conflict
+from takedown.matching.evidence import evidence_export, evidence_verify
+from takedown.matching.models import CheckTrigger
+from takedown.matching.selectors import items_needing_review
+from takedown.matching.services import item_check_request
+from takedown.notices.selectors import notices_needing_second_review
+from takedown.organizations.access import StaffRequest, staff_required
+from takedown.web.survivor.forms import ReviewForm
+
+
+@require_POST
+@staff_required
+def item_check_now(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    item_check_request(actor=request.actor, item=item, trigger=CheckTrigger.MANUAL)
+    messages.success(request, _("The link is being checked. Reload the page in a moment to see the result."))
+    return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)
+
+
+@require_GET
+@staff_required
+def item_evidence(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    checks = item.checks.order_by("-created_at").prefetch_related("media")[:50]
+    return render(
+        request,
+        "staff/cases/item.html",
+        {"case": case, "item": item, "checks": checks, "chain_problems": evidence_verify(case.pk)},
+    )
+
+
+@require_GET
+@staff_required
+def case_evidence_export(request: StaffRequest, case_id: int) -> JsonResponse:
+    case = access_case(request.actor, case_id)
+    response = JsonResponse(evidence_export(case.pk), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="evidence-{case.reference}.json"'
+    return response
+
+
+@require_GET
+@staff_required
+def review_queue(request: StaffRequest) -> HttpResponse:
+    """Links flagged by detectors alone (possible deepfakes): a person decides before any notice."""
+    return render(
+        request,
+        "staff/cases/review.html",
+        {
+            "items": items_needing_review(actor=request.actor),
+            "volume_cases": cases_flagged_for_volume(actor=request.actor),
+            "notices": notices_needing_second_review(organization_ids=request.actor.organization_ids),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def item_review(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    case, item = access_item(request.actor, case_id, item_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the link shows the survivor."))
+    else:
+        try:
+            item_review_decide(actor=request.actor, item=item, confirm=form.cleaned_data["decision"] == "confirm")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Your review is saved."))
+    if request.POST.get("next") == "queue":
+        return redirect("staff_cases:review")
+    return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)

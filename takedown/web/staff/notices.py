@@ -1,0 +1,219 @@
+"""Advocate pages for notices. Every notice is reached through `access_notice` (its case's chokepoint)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from takedown.cases.access import access_case
+from takedown.core.errors import Conflict, InvalidInput
+from takedown.notices import services
+from takedown.notices.access import access_escalation, access_notice
+from takedown.notices.models import Notice
+from takedown.notices.packets import form_packet
+from takedown.notices.rendering import notice_pdf, render_notice
+from takedown.notices.selectors import case_notices
+from takedown.notices.validation import notice_validate
+from takedown.organizations.access import StaffRequest, staff_required
+from takedown.registry.bases import basis_get, select_bases
+from takedown.web.staff.notice_forms import EscalationDecisionForm, FormSubmittedForm, NoticeDraftForm, NoticeEditForm
+
+
+@require_GET
+@staff_required
+def notice_list(request: StaffRequest, case_id: int) -> HttpResponse:
+    case = access_case(request.actor, case_id)
+    return render(request, "staff/notices/list.html", {"case": case, "notices": case_notices(case=case)})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def notice_new(request: StaffRequest, case_id: int) -> HttpResponse:
+    case = access_case(request.actor, case_id)
+    form = NoticeDraftForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice = services.notice_draft(
+                actor=request.actor,
+                case=case,
+                items=list(form.cleaned_data["items"]),
+                basis_code=form.cleaned_data["basis"] or None,
+            )
+        except (InvalidInput, Conflict) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Notice drafted. Check it, complete anything missing, then approve it."))
+            return redirect("staff_cases:notice", case_id=case.pk, notice_id=notice.pk)
+    return render(request, "staff/notices/new.html", {"case": case, "form": form}, status=400 if form.errors else 200)
+
+
+def _detail(
+    request: StaffRequest, notice: Notice, status: int = 200, edit_form: NoticeEditForm | None = None
+) -> HttpResponse:
+    rendered = render_notice(notice, fragment=True)
+    basis = basis_get(notice.basis)
+    return render(
+        request,
+        "staff/notices/detail.html",
+        {
+            "case": notice.case,
+            "notice": notice,
+            "basis": basis,
+            "rendered": rendered,
+            "missing": [] if notice.is_frozen else notice_validate(notice),
+            "choices": select_bases(notice.case, notice.platform, include_opt_in=True),
+            "attempts": list(notice.delivery_attempts.all()),
+            "escalations": list(notice.escalations.select_related("draft_notice__platform")),
+            "escalated_from": getattr(notice, "escalated_from", None),
+            "actions": services.notice_actions(notice),
+            "edit_form": edit_form
+            or NoticeEditForm(
+                initial={
+                    "details": notice.details,
+                    "dmca_work": notice.dmca_work,
+                    "dmca_acknowledged": notice.dmca_acknowledged,
+                }
+            ),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@staff_required
+def notice_detail(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    return _detail(request, notice)
+
+
+@require_POST
+@staff_required
+def notice_edit(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    form = NoticeEditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.notice_edit(actor=request.actor, notice=notice, **form.cleaned_data)
+        except (InvalidInput, Conflict) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Notice saved."))
+            return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+    return _detail(request, notice, status=400, edit_form=form)
+
+
+@require_POST
+@staff_required
+def notice_approve(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    try:
+        services.notice_approve(actor=request.actor, notice=notice)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Notice approved."))
+    return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+
+
+@require_GET
+@staff_required
+def notice_pdf_download(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    pdf = notice_pdf(render_notice(notice).html)
+    if pdf is None:
+        messages.error(request, _("PDF is not available on this server."))
+        return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}.pdf"'
+    return response
+
+
+@require_POST
+@staff_required
+def notice_send(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    try:
+        services.notice_send(actor=request.actor, notice=notice)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Notice queued for delivery. Each attempt is listed below."))
+    return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+
+
+def _packet(request: StaffRequest, notice: Notice, form: FormSubmittedForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "staff/notices/packet.html",
+        {
+            "case": notice.case,
+            "notice": notice,
+            "packet": form_packet(notice),
+            "form": form,
+            "actions": services.notice_actions(notice),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@staff_required
+def notice_packet(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    return _packet(request, notice, FormSubmittedForm())
+
+
+@require_POST
+@staff_required
+def notice_submitted(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    form = FormSubmittedForm(request.POST)
+    if form.is_valid():
+        try:
+            services.notice_mark_submitted(
+                actor=request.actor, notice=notice, platform_ticket=form.cleaned_data["platform_ticket"]
+            )
+        except (InvalidInput, Conflict) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Recorded as submitted. The platform's deadline runs from now."))
+            return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+    return _packet(request, notice, form, status=400)
+
+
+@require_POST
+@staff_required
+def escalation_decide(request: StaffRequest, case_id: int, escalation_id: int) -> HttpResponse:
+    _case, escalation = access_escalation(request.actor, case_id, escalation_id)
+    form = EscalationDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to take this step."))
+    else:
+        try:
+            services.escalation_decide(
+                actor=request.actor, escalation=escalation, accept=form.cleaned_data["decision"] == "accept"
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+    if escalation.draft_notice_id and form.is_valid() and form.cleaned_data["decision"] == "accept":
+        return redirect("staff_cases:notice", case_id=case_id, notice_id=escalation.draft_notice_id)
+    return redirect("staff_cases:notice", case_id=case_id, notice_id=escalation.notice_id)
+
+
+@require_GET
+@staff_required
+def case_report(request: StaffRequest, case_id: int) -> HttpResponse:
+    case = access_case(request.actor, case_id)
+    try:
+        pdf = services.case_report_render(actor=request.actor, case=case)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("staff_cases:detail", case_id=case.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-report-{case.reference}.pdf"'
+    return response

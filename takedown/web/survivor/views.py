@@ -1,0 +1,378 @@
+"""Survivor pages: no account, plain words, quick exit on every page (templates/base.html).
+
+Views parse a form, call one service, and render. Nothing here shows an image: hashes are made
+in the browser (static/hashing/) and only the bundle is posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from takedown.cases import services
+from takedown.cases.access import access_case, access_item, survivor_actor, survivor_sign_in, survivor_sign_out
+from takedown.cases.models import Case
+from takedown.cases.selectors import case_survivor_summary
+from takedown.core.access import Actor
+from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
+from takedown.notices.access import access_notice
+from takedown.notices.models import NoticeStatus
+from takedown.notices.rendering import notice_context, render_context
+from takedown.notices.services import notice_approve
+from takedown.web.survivor.forms import (
+    AddHashesForm,
+    AddUrlsForm,
+    ContactForm,
+    FaceMatchingForm,
+    FaceMatchingOffForm,
+    ReportForm,
+    ReviewForm,
+    SafetyForm,
+    SharingForm,
+    SignInForm,
+    WithdrawForm,
+)
+
+NEW_CASE_SESSION_KEY = "new_case_credentials"
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind the proxy Django's SECURE_PROXY_SSL_HEADER trusts, REMOTE_ADDR is set by gunicorn from
+    # the socket; a deployment that needs X-Forwarded-For must configure its proxy to overwrite it.
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    form = SafetyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["under_18"] in {"yes", "unsure"}:
+            return redirect("cases:under_18")
+        if form.cleaned_data["in_danger"] in {"yes", "unsure"}:
+            return redirect("cases:danger")
+        return redirect("cases:report")
+    return render(request, "cases/start.html", {"form": form})
+
+
+def under_18(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/under_18.html")
+
+
+def danger(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/danger.html")
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            opened = services.case_open_for_survivor(
+                client_ip=client_ip(request),
+                bundle_text=data["bundle"],
+                signature_name=data["signature_name"],
+                jurisdictions=data["jurisdictions"],
+                content_kind=data["content_kind"],
+                consent_share_hashes=data["consent_share_hashes"],
+                contact_preference=data["contact_preference"],
+                contact_email=data["contact_email"] or "",
+                urls=data["urls"],
+                risk_sextortion=data["risk_sextortion"],
+                risk_doxxing=data["risk_doxxing"],
+                risk_physical_danger=data["risk_physical_danger"],
+            )
+        except (InvalidInput, RateLimited) as exc:
+            form.add_error(None, exc.message)
+        else:
+            survivor_sign_in(request, opened.case)
+            request.session[NEW_CASE_SESSION_KEY] = {"reference": opened.case.reference, "pin": opened.pin}
+            return redirect("cases:created")
+    return render(request, "cases/report.html", {"form": form})
+
+
+def created(request: HttpRequest) -> HttpResponse:
+    credentials = request.session.get(NEW_CASE_SESSION_KEY)
+    if not credentials:
+        return redirect("cases:home")
+    return render(request, "cases/created.html", {"credentials": credentials})
+
+
+def created_download(request: HttpRequest) -> HttpResponse:
+    credentials = request.session.get(NEW_CASE_SESSION_KEY)
+    if not credentials:
+        return redirect("cases:home")
+    text = (
+        _(
+            "Takedown case\n\nReference: %(reference)s\nPIN: %(pin)s\n\n"
+            "Keep this safe. Nobody, including us, can recover your PIN.\n"
+        )
+        % credentials
+    )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="takedown-case.txt"'
+    return response
+
+
+@require_POST
+def created_confirm(request: HttpRequest) -> HttpResponse:
+    request.session.pop(NEW_CASE_SESSION_KEY, None)
+    return redirect("cases:home")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_authenticate(
+                reference=form.cleaned_data["reference"], pin=form.cleaned_data["pin"], client_ip=client_ip(request)
+            )
+        except (NotFound, RateLimited) as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+        else:
+            survivor_sign_in(request, case)
+            return redirect("cases:home")
+    return render(request, "cases/sign_in.html", {"form": form}, status=status)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    survivor_sign_out(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("home")
+
+
+class SurvivorRequest(HttpRequest):
+    """A request that passed `survivor_required`: the signed-in survivor and their case."""
+
+    actor: Actor
+    case: Case
+
+
+def survivor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The survivor pages' chokepoint: a live reference + PIN session, and its case.
+
+    Anyone else (or a session gone idle, or a case deleted meanwhile) is sent to sign in; the
+    case is reached only through `access_case`, like every other access to a case.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        actor = survivor_actor(request)
+        if actor is None:
+            return redirect("cases:sign_in")
+        try:
+            case = access_case(actor, actor.case_id)
+        except NotFound:
+            survivor_sign_out(request)
+            return redirect("cases:sign_in")
+        request.actor = actor  # type: ignore[attr-defined]
+        request.case = case  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200, **forms: Any) -> HttpResponse:
+    pending = [
+        (notice, render_context(notice_context(notice)).text)
+        for notice in case.notices.filter(status=NoticeStatus.READY).select_related("platform", "case")
+    ]
+    context = {
+        "summary": case_survivor_summary(case=case),
+        "pending_notices": pending,
+        "notices": case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
+        .select_related("platform")
+        .order_by("-updated_at"),
+        "urls_form": forms.get("urls_form") or AddUrlsForm(),
+        "hashes_form": forms.get("hashes_form") or AddHashesForm(),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(
+            initial={
+                "contact_preference": case.contact_preference,
+                "contact_email": (case.contact_details or {}).get("email", ""),
+            }
+        ),
+    }
+    return render(request, "cases/home.html", context, status=status)
+
+
+@survivor_required
+def home(request: SurvivorRequest) -> HttpResponse:
+    return _case_page(request, request.actor, request.case)
+
+
+@require_POST
+@survivor_required
+def add_urls(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
+    form = AddUrlsForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_urls(actor=actor, case=case, urls=form.cleaned_data["urls"])
+        except (InvalidInput, RateLimited) as exc:
+            form.add_error("urls", exc.message)
+        else:
+            messages.success(
+                request,
+                _("Added %(n)d link(s).") % {"n": len(added)} if added else _("Those links were already in your case."),
+            )
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, urls_form=form)
+
+
+@require_POST
+@survivor_required
+def add_hashes(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
+    form = AddHashesForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_bundle(
+                actor=actor, case=case, bundle=services.parse_bundle(form.cleaned_data["bundle"])
+            )
+        except InvalidInput as exc:
+            form.add_error("bundle", exc.message)
+        else:
+            messages.success(request, _("Added %(n)d hash(es).") % {"n": added})
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, hashes_form=form)
+
+
+@require_POST
+@survivor_required
+def change_contact(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_update_contact(
+                actor=actor,
+                case=case,
+                contact_preference=form.cleaned_data["contact_preference"],
+                contact_email=form.cleaned_data["contact_email"] or "",
+            )
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Your contact preference is saved."))
+            return redirect("cases:home")
+    return _case_page(request, actor, case, status=400, contact_form=form)
+
+
+@require_POST
+@survivor_required
+def approve_notice(request: SurvivorRequest, notice_id: int) -> HttpResponse:
+    """The survivor approves a removal request an advocate prepared for them."""
+    actor, case = request.actor, request.case
+    _case, notice = access_notice(actor, case.pk, notice_id)
+    try:
+        notice_approve(actor=actor, notice=notice)
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you. Your advocate will send this request now."))
+    return redirect("cases:home")
+
+
+@require_http_methods(["GET", "POST"])
+@survivor_required
+def withdraw(request: SurvivorRequest) -> HttpResponse:
+    actor, case = request.actor, request.case
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.case_withdraw_and_delete(actor=actor, case=case)
+        # Everything goes, not only the sign-in: the session may still hold the new case's
+        # reference and PIN if the survivor never confirmed saving them.
+        request.session.flush()
+        return render(request, "cases/withdrawn.html")
+    return render(request, "cases/withdraw.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@survivor_required
+def faces(request: SurvivorRequest) -> HttpResponse:
+    """Face matching: what a face template is, a separate consent, adding templates, turning it off."""
+    actor, case = request.actor, request.case
+    form = FaceMatchingForm()
+    off_form = FaceMatchingOffForm()
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "off":
+        off_form = FaceMatchingOffForm(request.POST)
+        if off_form.is_valid():
+            deleted = services.case_face_matching_set(actor=actor, case=case, consent=False)
+            messages.success(request, _("Face matching is off. %(n)d face template(s) deleted.") % {"n": deleted})
+            return redirect("cases:faces")
+        status = 400
+    elif request.method == "POST":
+        form = FaceMatchingForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                bundle = services.parse_bundle(form.cleaned_data["bundle"])
+                added = services.case_face_matching_enable(actor=actor, case=case, bundle=bundle)
+            except (InvalidInput, Conflict) as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Face matching is on. Added %(n)d face template(s).") % {"n": added})
+                return redirect("cases:faces")
+        status = 400
+    case.refresh_from_db(fields=["consent_face_matching"])
+    context = {
+        "case": case,
+        "form": form,
+        "off_form": off_form,
+        "template_count": case.face_templates.count(),
+    }
+    return render(request, "cases/faces.html", context, status=status)
+
+
+@require_POST
+@survivor_required
+def review_item(request: SurvivorRequest, item_id: int) -> HttpResponse:
+    """The survivor decides on a link the detectors flagged (it may be a fake image of them)."""
+    actor, case = request.actor, request.case
+    _case, item = access_item(actor, case.pk, item_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose one of the two answers."))
+        return redirect("cases:home")
+    try:
+        services.item_review_decide(actor=actor, item=item, confirm=form.cleaned_data["decision"] == "confirm")
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you. Your answer is saved."))
+    return redirect("cases:home")
+
+
+@require_POST
+@survivor_required
+def sharing(request: SurvivorRequest) -> HttpResponse:
+    """Stop sharing photo fingerprints with platforms, or start again; nothing is deleted."""
+    form = SharingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose whether to share."))
+        return redirect("cases:home")
+    share = form.cleaned_data["share"]
+    try:
+        services.case_sharing_set(actor=request.actor, case=request.case, share=share)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Your photo fingerprints are shared with websites that block re-uploads.")
+            if share
+            else _("Sharing has stopped. Websites are told to delete your photo fingerprints."),
+        )
+    return redirect("cases:home")
