@@ -607,10 +607,12 @@ class Stack:
         """What the beat does every few minutes: publish again work whose message was lost."""
         from django.db import connection
 
+        from takedown.core.outbox import outbox_relay
         from takedown.matching.services import checks_resume
         from takedown.notices.services import deliveries_resume
 
         try:
+            outbox_relay()
             checks_resume()
             deliveries_resume()
         except Exception:  # noqa: BLE001 - the database is down (a restart scenario): the next sweep tries again

@@ -15,6 +15,8 @@ from pytest_django import Settings
 
 from takedown.cases import services as case_services
 from takedown.core.access import Actor
+from takedown.core.models import OutboxMessage
+from takedown.core.outbox import outbox_relay
 from takedown.matching.models import CheckState, ItemCheck, Verdict
 from takedown.matching.services import checks_resume
 from takedown.notices.models import DeliveryAttempt, DeliveryOutcome, Notice, NoticeStatus
@@ -49,6 +51,11 @@ def test_a_check_never_published_is_fetched_and_matched_by_the_sweep(site: Site,
         bundle=case_services.parse_bundle(bundle_text(photo(3))),
         urls=[url],
     ).case
+    # The report records its effect for the matching floor with the case (the outbox); the relay's
+    # on-commit kick was lost here, and the beat's relay carries it out.
+    assert OutboxMessage.objects.filter(topic="case.items_reported").count() == 1
+    assert not ItemCheck.objects.filter(case=case).exists()
+    assert outbox_relay() == 1
     check = ItemCheck.objects.get(case=case)
     assert check.state == CheckState.PENDING and site.hits == []  # recorded, never published
 
