@@ -195,7 +195,7 @@ def _distances(rows: WordArray, queries: WordArray) -> IntArray:
     return dist
 
 
-def _as_words(matrix: npt.ArrayLike, bits: int) -> WordArray:
+def as_words(matrix: npt.ArrayLike, bits: int) -> WordArray:
     """Accept an (n, bits/64) uint64 matrix or an (n, bits/8) uint8 matrix (bytes in hex order)."""
     arr = np.asarray(matrix)
     n_words = bits // 64
@@ -351,7 +351,7 @@ class MultiIndexHammingIndex(SignalIndex):
     ) -> Self:
         """Build from an (n, 4) uint64 or (n, 32) uint8 matrix (PDQ) and one id per row."""
         index = cls(bits, threshold, chunks=chunks)
-        words = _as_words(matrix, bits)
+        words = as_words(matrix, bits)
         id_array = np.asarray(ids, dtype=np.int64).reshape(-1)
         if id_array.shape[0] != words.shape[0]:
             raise ValueError(f"{words.shape[0]} hashes but {id_array.shape[0]} ids")
@@ -406,6 +406,11 @@ class MultiIndexHammingIndex(SignalIndex):
             offsets=self._offsets,
             ids_sorted=self._sorted_ids(),
         )
+
+    def live_rows(self) -> tuple[WordArray, IntArray]:
+        """Copies of the live rows' hashes and ids, without rebuilding (a mapped index stays mapped)."""
+        self._flush()
+        return self._words[self._alive], self._ids[self._alive]
 
     def add(self, value: str, id_: int) -> None:
         self._pending_hex.append(_normalise(value, self.bits // 4))
@@ -488,7 +493,7 @@ class MultiIndexHammingIndex(SignalIndex):
 
     def _query_words(self, values: Sequence[str] | npt.NDArray[Any]) -> WordArray:
         if isinstance(values, np.ndarray):
-            return _as_words(values, self.bits)
+            return as_words(values, self.bits)
         items = list(values)
         return hexes_to_words(items, self.bits) if items else np.zeros((0, self.bits // 64), np.uint64)
 
@@ -509,7 +514,7 @@ class MultiIndexHammingIndex(SignalIndex):
         want arrays rather than lists of :class:`IndexMatch`; ``ids_of`` maps rows to ids.
         """
         limit = self.threshold if threshold is None else threshold
-        return self._hits(_as_words(queries, self.bits), limit)
+        return self._hits(as_words(queries, self.bits), limit)
 
     def ids_of(self, rows: IntArray) -> IntArray:
         return self._ids[rows]
