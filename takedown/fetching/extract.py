@@ -81,6 +81,10 @@ _NEXT_TEXT = re.compile(
 )
 _NEXT_CLASS = re.compile(r"(?:^|[-_ ])next(?:$|[-_ ])|pagination-next|page-next|nextpage", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+#: Class or id of the usual web video players (video.js, JW Player, Plyr, Flowplayer, hls.js demos).
+_PLAYER = re.compile(
+    r"video-?js|\bvjs-|jwplayer|jw-player|\bplyr\b|flowplayer|video-player|videoplayer|player-container"
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ class PageSignals:
     iframe_srcs: list[str] = field(default_factory=list)
     #: Some JSON-LD block says ``"isAccessibleForFree": false`` (schema.org's paywall marker).
     not_free: bool = False
+    #: The page presents a video (a ``<video>`` element, ``og:type`` video, ``og:video``, a JSON-LD
+    #: VideoObject, a player element): a poster alone then does not mean the page was read.
+    video_expected: bool = False
 
 
 @dataclass
@@ -327,6 +334,8 @@ class _MediaParser(HTMLParser):
                 self.base_href = values["href"]
         elif tag == "meta":
             key = (values.get("property") or values.get("name") or "").strip().lower()
+            if key.startswith("og:video") or (key == "og:type" and values.get("content", "").startswith("video")):
+                self.signals.video_expected = True
             if key in _META_PRIORITY:
                 self._add(_GROUP_META, values.get("content"), key, rank=_META_PRIORITY[key], how="og")
             itemprop = values.get("itemprop", "").strip()
@@ -341,6 +350,7 @@ class _MediaParser(HTMLParser):
             if "next" in rels and values.get("href"):
                 self.next_links.insert(0, values["href"])
         elif tag == "video":
+            self.signals.video_expected = True
             self._open.append("video")
             self._add(_GROUP_VIDEO, values.get("src"), "video", how=self._image_how(), hint=_hint(values))
             self._add(_GROUP_POSTER, values.get("poster"), "video:poster", how=self._image_how(), hint="image")
@@ -408,6 +418,8 @@ class _MediaParser(HTMLParser):
         self._anchor_text = []
 
     def _collect_tokens(self, values: dict[str, str]) -> None:
+        if not self.signals.video_expected and _PLAYER.search(f"{values.get('class', '')} {values.get('id', '')}"):
+            self.signals.video_expected = True
         if len(self.signals.tokens) >= MAX_TOKENS:
             return
         for name in ("class", "id", "role", "aria-label", "data-testid"):
@@ -454,6 +466,7 @@ class _MediaParser(HTMLParser):
         if self._script_type == "application/ld+json":
             scan = scan_json_ld(text)
             self.signals.not_free = self.signals.not_free or scan.not_free
+            self.signals.video_expected = self.signals.video_expected or scan.video
             for item in scan.found:
                 group = _GROUP_JSON_LD if item.main else _GROUP_POSTER
                 self._add(group, item.url, item.source, how="json-ld", hint=item.hint)

@@ -248,17 +248,19 @@ class _PageReader:
         self._take(scan, self.page)
         self._paginate(scan)
         has_media = self._has_media()
+        # A video page whose static HTML gave only stills (a poster, a thumbnail) was not read
+        # either: the video is what was reported.
+        unread = not has_media or (scan.signals.video_expected and not self._has_video())
         rendered_html = ""
-        if self.renderer is not None and (
-            self.render_mode == "always" or (self.render_mode == "auto" and not has_media)
-        ):
+        if self.renderer is not None and (self.render_mode == "always" or (self.render_mode == "auto" and unread)):
             rendered_html = self._render()
             has_media = self._has_media()
-        elif not has_media and scan.signals.scripts > 0:
+        elif unread and scan.signals.scripts > 0:
             self.partial.append(
                 PartialRead(
                     "needs_rendering",
-                    "The page's HTML holds no medium and it runs scripts: it may build its content in a browser.",
+                    "The page's HTML holds no medium (or only stills of its video) and it runs scripts:"
+                    " it may build its content in a browser.",
                 )
             )
         obstacles = page_obstacles(
@@ -353,6 +355,11 @@ class _PageReader:
             self.streams.append(StreamOutcome(candidate, error=exc))
             return
         self.streams.append(StreamOutcome(candidate, sample=sample))
+
+    def _has_video(self) -> bool:
+        return any(o.result is not None and o.result.kind == "video" for o in self.outcomes) or any(
+            s.sample is not None and s.sample.fetched_segments for s in self.streams
+        )
 
     def _has_media(self) -> bool:
         return any(o.result is not None for o in self.outcomes) or any(

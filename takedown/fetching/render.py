@@ -11,12 +11,15 @@ it is fenced in on every side:
   fetch (a ``SubresourceFetch`` given by the caller, normally :class:`.session.FetchSession`),
   then fulfils the request with the bytes. A refused URL (``http://169.254.169.254/``, a name
   resolving to 10.0.0.1, a redirect inward) is aborted; the browser never learns an address.
-* **Anything that escapes the route fails closed.** The browser is started with a proxy that goes
-  nowhere: a socket of ours on 127.0.0.1 that accepts, records and closes every connection, with
-  ``<-loopback>`` so not even loopback bypasses it, and a host resolver rule that fails every name
-  (``MAP * ~NOTFOUND``), so Chromium never queries DNS. ``escaped_connections`` counts what reached
-  the socket (the tests assert zero). WebSockets are answered by a route that never connects,
-  service workers are blocked, WebRTC is limited to proxied UDP (none) and removed from the page.
+* **Anything that escapes the route fails closed, twice.** The browser is started with a host
+  resolver rule that fails every name and every address (``MAP * ~NOTFOUND``): it cannot resolve a
+  name, nor reach any address by itself, not even its proxy's. Behind that, it is given a proxy
+  that goes nowhere: a socket of ours on 127.0.0.1 that accepts, records and closes every
+  connection, with ``<-loopback>`` so not even loopback bypasses it; if the first fence ever let
+  something through, it would end there, counted in ``escaped_connections``. (The tests remove
+  each fence in turn and show the other holding.) WebSockets, which the request route does not
+  see, get a route of their own that never connects; service workers are blocked; WebRTC is
+  limited to proxied UDP (none) and removed from the page before its scripts run.
 * **No state kept.** A new browser process with a temporary profile per render, a fresh context,
   no cookies from our fetcher (its answers carry none), nothing persisted.
 * **Limits.** A wall-clock limit for the whole render (browser start included), a cap on requests

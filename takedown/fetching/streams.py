@@ -92,7 +92,14 @@ class StreamSample:
 
     @property
     def fetched_segments(self) -> tuple[SegmentFetch, ...]:
-        return tuple(s for s in self.segments if s.data is not None)
+        """Segments fetched (and decrypted) whose initialization segment, if they need one, was
+        fetched too: the ones that can be decoded."""
+        inits = {_init_key(s.segment) for s in self.inits if s.data is not None}
+        return tuple(
+            s
+            for s in self.segments
+            if s.data is not None and (s.segment.init is None or _init_key(s.segment.init) in inits)
+        )
 
     def decodable_pieces(self) -> list[bytes]:
         """One byte string per fetched segment that a demuxer can open on its own: the segment,
@@ -102,10 +109,8 @@ class StreamSample:
         for fetched in self.fetched_segments:
             assert fetched.data is not None
             init = fetched.segment.init
-            if init is None:
-                pieces.append(fetched.data)
-            elif _init_key(init) in inits:
-                pieces.append((inits[_init_key(init)] or b"") + fetched.data)
+            prefix = b"" if init is None else (inits[_init_key(init)] or b"")
+            pieces.append(prefix + fetched.data)
         return pieces
 
 

@@ -124,6 +124,8 @@ class JsonLdScan:
 
     found: list[Found]
     not_free: bool = False
+    #: Some object in the block is a VideoObject (or another video type).
+    video: bool = False
 
 
 def scan_json_ld(text: str) -> JsonLdScan:
@@ -172,6 +174,8 @@ def _walk_ld(node: Any, parent: str, scan: JsonLdScan, *, depth: int, budget: li
     types = _types(node)
     label = types[0] if types else (parent or "Thing")
     is_media = any(t.lower() in _MEDIA_TYPES for t in types)
+    if any(t.lower() in ("videoobject", "clip", "movie", "episode") for t in types):
+        scan.video = True
     accessible = node.get("isAccessibleForFree")
     if accessible is False or (isinstance(accessible, str) and accessible.strip().lower() == "false"):
         scan.not_free = True
