@@ -237,7 +237,7 @@ class _PageReader:
                 url=page.final_url, source="direct", how="direct", hint=_stream_hint(page.sniffed_type)
             )
             self.candidates.append(direct)
-            self._follow(direct)
+            self._follow(direct, prefetched=page)
         elif page.kind == "html":
             self._read_html()
         return self._result()
@@ -337,7 +337,7 @@ class _PageReader:
             return
         self.outcomes.append(MediaOutcome(candidate, result=result))
 
-    def _follow(self, candidate: MediaCandidate) -> None:
+    def _follow(self, candidate: MediaCandidate, prefetched: FetchResult | None = None) -> None:
         if len(self.streams) >= self.policy.max_streams:
             if not any(p.reason == "stream_limit" for p in self.partial):
                 self.partial.append(
@@ -350,7 +350,9 @@ class _PageReader:
                 )
             return
         try:
-            sample = follow_stream(self.session, candidate, referer=_referer_for(candidate.url, self.origin))
+            sample = follow_stream(
+                self.session, candidate, referer=_referer_for(candidate.url, self.origin), prefetched=prefetched
+            )
         except FetchError as exc:
             self.streams.append(StreamOutcome(candidate, error=exc))
             return

@@ -157,8 +157,13 @@ class _StreamFetch:
         self.documents.append(result)
         return result
 
-    def run(self) -> StreamSample:
-        first = self.document(self.candidate.url)
+    def run(self, prefetched: FetchResult | None = None) -> StreamSample:
+        if prefetched is not None:
+            # The reported URL was the playlist itself: already fetched (and counted) by the page.
+            self.documents.append(prefetched)
+            first = prefetched
+        else:
+            first = self.document(self.candidate.url)
         if first.sniffed_type == HLS_PLAYLIST:
             stream_format: StreamFormat = "hls"
             renditions, rendition, media, media_url = self._hls(first)
@@ -273,13 +278,20 @@ class _StreamFetch:
         return SegmentFetch(segment, result=result, data=data)
 
 
-def follow_stream(session: FetchSession, candidate: MediaCandidate, *, referer: str | None = None) -> StreamSample:
-    """Fetch a sample of the stream whose playlist or manifest is at ``candidate.url``.
+def follow_stream(
+    session: FetchSession,
+    candidate: MediaCandidate,
+    *,
+    referer: str | None = None,
+    prefetched: FetchResult | None = None,
+) -> StreamSample:
+    """Fetch a sample of the stream whose playlist or manifest is at ``candidate.url``
+    (``prefetched``: that playlist, when the caller already has it).
 
     Raises ``FetchError`` when the playlist itself cannot be had or read (``bad_playlist``), or the
     video is protected (``protected_stream``); failures of single segments are kept in the sample.
     """
-    return _StreamFetch(session, candidate, referer).run()
+    return _StreamFetch(session, candidate, referer).run(prefetched)
 
 
 def _text(result: FetchResult) -> str:

@@ -70,7 +70,9 @@ _KEY_HINTS: dict[str, Hint] = {
     "imageurl": "image",
 }
 
-_QUOTED = re.compile(r""""((?:[^"\\\n]|\\.){4,4096}?)"|'((?:[^'\\\n]|\\.){4,4096}?)'""")
+# Every string literal, left to right, so that the text between two strings is never taken for
+# one: "p" in jwplayer("p").setup({file: '...'}) must be consumed before the next quote is read.
+_QUOTED = re.compile(r""""((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\]|\\.)*)`""")
 _KEY_BEFORE = re.compile(r"""["']?([A-Za-z_$][\w$]{0,40})["']?\s*[:=]\s*$""")
 _ESCAPES = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)")
 
@@ -227,8 +229,8 @@ def scan_script(text: str) -> list[Found]:
     found: list[Found] = []
     seen: set[str] = set()
     for match in _QUOTED.finditer(text[:MAX_SCRIPT_CHARS]):
-        raw = match.group(1) if match.group(1) is not None else match.group(2)
-        if "/" not in raw and "\\" not in raw:
+        raw = next(group for group in match.groups() if group is not None)
+        if len(raw) < 4 or len(raw) > 4096 or ("/" not in raw and "\\" not in raw):
             continue
         value = _unescape(raw).strip()
         if not _looks_like_url(value):
