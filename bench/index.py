@@ -66,6 +66,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from math import comb
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from takedown.hashing.bits import WordArray, hamming_many  # noqa: E402
+from takedown.hashing.scaled_index import (  # noqa: E402
+    MultiIndexHammingIndex,
+    choose_chunks,
+    chunk_layout,
+    offsets_size,
+)
 
 DOC = ROOT / "docs" / "benchmarks" / "index.md"
 CACHE = ROOT / "var" / "bench"
@@ -434,6 +441,31 @@ def serve_child(data_dir: Path, spawned_at: float, out: Path) -> None:
     sys.stdin.read()  # stay mapped until the parent has read every server's memory
 
 
+def batch_compare_child(data_dir: Path, out: Path, rounds: int = 5) -> None:
+    """Batch lookups of the in-memory index and the mapped snapshot, interleaved in one process.
+
+    The machine is shared: rates measured minutes apart in different processes differ by 2x for
+    the same code, so the two are compared round by round, and the median of the rounds reported.
+    """
+    from takedown.hashing.snapshot import open_snapshot
+
+    words = np.load(data_dir / "words.npy")
+    memory = MultiIndexHammingIndex.from_matrix(words, np.arange(words.shape[0]))
+    mapped = open_snapshot(data_dir / SNAPSHOT_FILE)
+    batches = {
+        "planted": np.load(data_dir / "planted.npy"),
+        "random": np.random.default_rng(SEED + 1).integers(0, 2**64, size=(1000, 4), dtype=np.uint64),
+    }
+    rates: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for label, index in (("memory", memory), ("mapped", mapped)):
+            for name, batch in batches.items():
+                started = time.perf_counter()
+                index.query_many(batch)
+                rates.setdefault(f"{label}-{name}", []).append(batch.shape[0] / (time.perf_counter() - started))
+    out.write_text(json.dumps({key: sorted(values) for key, values in rates.items()}))
+
+
 def _evict(path: Path) -> None:
     """Drop this one file's pages from the page cache (a cold start), leaving everything else."""
     fd = os.open(path, os.O_RDONLY)
@@ -504,6 +536,9 @@ def snapshot_run(sizes: Sequence[int], threads: int) -> list[dict[str, Any]]:
                 scored = score(data, json.loads(out.read_text())) | {"n": n, "kind": "random"}
                 row["methods"][method] = scored
                 print(f"  {method:12s} {_line(scored)}", file=sys.stderr)
+            batch = directory / "batch.json"
+            subprocess.run([sys.executable, __file__, "--batch-compare", tmp, str(batch)], check=True)
+            row["batch"] = json.loads(batch.read_text())
             _evict(directory / SNAPSHOT_FILE)
             row["cold"] = _serve(directory, 1)
             row["one"] = _serve(directory, 1)
@@ -529,9 +564,9 @@ def render_snapshots(rows: list[dict[str, Any]], command: str, threads: int) -> 
         "",
         "### Side by side (random hashes)",
         "",
-        "| hashes | index | build s | peak MiB | random p50 / p95 ms | planted p50 / p95 ms | batch of 1,000 "
-        "planted / random, hashes/s | recall (≤ 31) | extra | wrong |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| hashes | index | build s | peak MiB | random p50 / p95 ms | planted p50 / p95 ms "
+        "| recall (≤ 31) | extra | wrong |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         for method in SNAPSHOT_METHODS:
@@ -546,14 +581,26 @@ def render_snapshots(rows: list[dict[str, Any]], command: str, threads: int) -> 
                 build, peak, label = f"{r['build_s']:.1f}", f"{r['peak_mib']:,.0f}", method
                 if method == "multi-index":
                     label = f"multi-index ({r['chunks']} chunks, in memory)"
-            batch = (
-                f"{r['batch_per_s']:,.0f} / {r['batch_random_per_s']:,.0f}" if r.get("batch_per_s") is not None else "-"
-            )
             found, total = r["recall"]
             out.append(
                 f"| {row['n']:,} | {label} | {build} | {peak} | {r['rand'][0]:.2f} / {r['rand'][1]:.2f} "
-                f"| {r['plant'][0]:.2f} / {r['plant'][1]:.2f} | {batch} | {found}/{total} | {r['extra']} | {r['bad']} |"
+                f"| {r['plant'][0]:.2f} / {r['plant'][1]:.2f} | {found}/{total} | {r['extra']} | {r['bad']} |"
             )
+    out += [
+        "",
+        "### Batch lookups in one process (1,000 hashes per call; the two indexes interleaved, 5 rounds)",
+        "",
+        "| hashes | index | planted batch: median (min - max) hashes/s | random batch: median (min - max) hashes/s |",
+        "|---:|---|---:|---:|",
+    ]
+    for row in rows:
+        for label in ("memory", "mapped"):
+            cells = []
+            for name in ("planted", "random"):
+                values = row["batch"][f"{label}-{name}"]
+                cells.append(f"{float(np.median(values)):,.0f} ({values[0]:,.0f} - {values[-1]:,.0f})")
+            kind = "multi-index in memory" if label == "memory" else "snapshot (mapped)"
+            out.append(f"| {row['n']:,} | {kind} | {cells[0]} | {cells[1]} |")
     out += [
         "",
         "### Start-up and memory of processes that map one snapshot",
@@ -631,6 +678,126 @@ def _splice_snapshots(generated: str) -> str:
     if not sep or not sep2:
         return f"{text.rstrip()}\n\n{SNAP_BEGIN}\n{generated}{SNAP_END}\n"
     return f"{head}{SNAP_BEGIN}\n{generated}{SNAP_END}{tail}"
+
+
+# ------------------------------------------------------------------ sharding, by simulation (docs/scaling.md)
+
+SCALING_DOC = ROOT / "docs" / "scaling.md"
+SHARD_COUNTS = (1, 2, 4, 8)
+
+
+def _work(layout: Sequence[tuple[int, int]], radius: int, rows: int) -> tuple[float, float]:
+    """Expected probes and candidates of one random query (the model in scaled_index.choose_chunks)."""
+    probes = sum(sum(comb(length, r) for r in range(radius + 1)) for _, length in layout)
+    candidates = sum(sum(comb(length, r) for r in range(radius + 1)) * rows / 2**length for _, length in layout)
+    return float(probes), candidates
+
+
+def scaling_run(total: int, queries: int = 2000) -> dict[str, Any]:
+    """One index of ``total`` random hashes cut into S shards by id (scatter-gather): CPU and memory.
+
+    Every query goes to every shard (a near match can differ in any bit, so no hash prefix can
+    route it), so the CPU of one lookup is the sum over the shards; this measures that sum, one
+    shard after another in this process, with the same queries.
+    """
+    rng = np.random.default_rng(SEED)
+    words = _random_words(rng, total)
+    ids = np.arange(total, dtype=np.int64)
+    batch = _random_words(rng, queries)
+    batch[: queries // 100] = words[rng.choice(total, size=queries // 100, replace=False)]  # 1% found
+    rows = []
+    for shards in SHARD_COUNTS:
+        cpu = 0.0
+        memory = 0
+        probes = candidates = 0.0
+        found = 0
+        chunks = set()
+        for k in range(shards):
+            part = ids % shards == k
+            index = MultiIndexHammingIndex.from_matrix(words[part], ids[part])
+            layout = index.layout
+            chunks.add(len(layout))
+            p, c = _work(layout, THRESHOLD // len(layout), int(part.sum()))
+            probes, candidates = probes + p, candidates + c
+            memory += int(part.sum()) * (32 + 8 + 4 * len(layout)) + 4 * offsets_size(layout)
+            index.query_many(batch[:50])  # warm-up
+            best = float("inf")
+            for _ in range(2):
+                started = time.process_time()
+                answers = index.query_many(batch)
+                best = min(best, time.process_time() - started)
+            cpu += best
+            found += sum(1 for a in answers if a)
+            del index
+        rows.append(
+            {
+                "shards": shards,
+                "chunks": sorted(chunks),
+                "cpu_us_per_query": cpu / queries * 1e6,
+                "probes": probes,
+                "candidates": candidates,
+                "memory_mib": memory / 2**20,
+                "found": found,
+            }
+        )
+        print(f"  {shards} shard(s): {cpu / queries * 1e6:,.0f} us CPU per query, found {found}", file=sys.stderr)
+    # Fit time = a * probes + b * candidates + c * shards (least squares over the runs) to extrapolate.
+    design = np.asarray([[r["probes"], r["candidates"], r["shards"]] for r in rows])
+    target = np.asarray([r["cpu_us_per_query"] for r in rows])
+    (a, b, c), *_ = np.linalg.lstsq(design, target, rcond=None)
+    fitted = {"a_us_per_probe": float(a), "b_us_per_candidate": float(b), "c_us_per_shard": float(c)}
+    return {"total": total, "queries": queries, "rows": rows, **fitted}
+
+
+def render_scaling(result: dict[str, Any], command: str) -> str:
+    a, b, c = result["a_us_per_probe"], result["b_us_per_candidate"], result["c_us_per_shard"]
+    out = [
+        f"Generated by `{command}` ({os.cpu_count()} cores, numpy {np.__version__}; load average at the end "
+        f"{os.getloadavg()[0]:.1f}). {result['total']:,} random PDQ hashes cut into S shards by id; "
+        f"{result['queries']:,} queries (1% with a copy in the bank) sent to every shard; CPU time summed over "
+        "the shards (best of two runs).",
+        "",
+        "| shards | chunks per shard | index memory, all shards MiB | expected probes + candidates per query "
+        "| CPU per query, all shards µs | queries with a match found |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        out.append(
+            f"| {r['shards']} | {', '.join(map(str, r['chunks']))} | {r['memory_mib']:,.0f} "
+            f"| {r['probes']:,.0f} + {r['candidates']:,.0f} | {r['cpu_us_per_query']:,.0f} "
+            f"| {r['found']} / {result['queries'] // 100} |"
+        )
+    out += [
+        "",
+        f"Fitted cost (least squares over these runs): {a:.4f} µs per probe + {b:.4f} µs per candidate + "
+        f"{c:.1f} µs per shard. Extrapolated with it:",
+        "",
+        "| hashes | shards | rows per shard | chunks | index memory, all shards GiB | CPU per lookup µs "
+        "| cores for 10,000 lookups/s (index only) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for total, shards in ((10_000_000, 1), (100_000_000, 1), (100_000_000, 4), (100_000_000, 10)):
+        per = total // shards
+        m = choose_chunks(256, THRESHOLD, per)
+        layout = chunk_layout(256, m)
+        probes, candidates = _work(layout, THRESHOLD // m, per)
+        cpu = shards * (a * probes + b * candidates + c)
+        memory = shards * (per * (32 + 8 + 4 * m) + 4 * offsets_size(layout)) / 2**30
+        out.append(f"| {total:,} | {shards} | {per:,} | {m} | {memory:,.1f} | {cpu:,.0f} | {cpu * 10_000 / 1e6:,.1f} |")
+    return "\n".join(out) + "\n"
+
+
+SCALE_BEGIN = "<!-- bench/index.py --scaling: generated begin -->"
+SCALE_END = "<!-- bench/index.py --scaling: generated end -->"
+
+
+def _splice_scaling(generated: str) -> str:
+    text = SCALING_DOC.read_text() if SCALING_DOC.exists() else ""
+    head, sep, rest = text.partition(SCALE_BEGIN)
+    _, sep2, tail = rest.partition(SCALE_END)
+    if not sep or not sep2:
+        return f"{text.rstrip()}\n\n{SCALE_BEGIN}\n{generated}{SCALE_END}\n"
+    return f"{head}{SCALE_BEGIN}\n{generated}{SCALE_END}{tail}"
 
 
 # ------------------------------------------------------------------ crossover and rendering
@@ -772,6 +939,14 @@ def main() -> int:
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "DATA_DIR", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--snapshot-build", nargs=2, metavar=("DATA_DIR", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=3, metavar=("DATA_DIR", "SPAWNED_AT", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--batch-compare", nargs=2, metavar=("DATA_DIR", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scaling",
+        type=int,
+        metavar="N",
+        default=None,
+        help="sharding simulation on N random hashes (1, 2, 4, 8 shards by id); writes docs/scaling.md's table",
+    )
     parser.add_argument(
         "--snapshot",
         action="store_true",
@@ -799,12 +974,26 @@ def main() -> int:
     if args.snapshot_build:
         snapshot_build_child(Path(args.snapshot_build[0]), Path(args.snapshot_build[1]))
         return 0
+    if args.batch_compare:
+        batch_compare_child(Path(args.batch_compare[0]), Path(args.batch_compare[1]))
+        return 0
     if args.serve:
         serve_child(Path(args.serve[0]), float(args.serve[1]), Path(args.serve[2]))
         return 0
     if args.quick:
         args.sizes, args.photos, args.no_write = [100_000], args.photos or 60, True
     command = " ".join([".venv/bin/python bench/index.py", *sys.argv[1:]])
+    if args.scaling:
+        result = scaling_run(args.scaling)
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=1))
+        text = render_scaling(result, command)
+        print(text)
+        if not args.no_write:
+            SCALING_DOC.write_text(_splice_scaling(text))
+            print(f"wrote {SCALING_DOC}", file=sys.stderr)
+        print(f"reproduce: {command}", file=sys.stderr)
+        return 0
     if args.snapshot:
         snapshot_rows = snapshot_run(args.sizes, args.threads)
         if args.out:
