@@ -414,7 +414,9 @@ class _PageReader:
                 # The document was fetched a moment ago; serve it once instead of fetching it again.
                 served, document = document, None
                 return served
-            return self.session.fetch(url, referer=referer, paced=False)
+            # A browser asks for many small things; none of them needs more than an image's cap
+            # (a video requested by a script would otherwise be read up to 200 MiB).
+            return self.session.fetch(url, referer=referer, paced=False, max_bytes=self.policy.max_image_bytes)
 
         try:
             rendered = self.renderer.render(self.page.final_url, subresource, timeout=self.session.time_left())

@@ -430,6 +430,7 @@ class _Watchdog:
         self.kill_at: float | None = None
         self.peak = 0
         self.killed: str | None = None
+        self._root: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="takedown-render-watchdog", daemon=True)
         self._thread.start()
@@ -449,7 +450,8 @@ class _Watchdog:
         self._thread.join(2)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        # Every 0.2 s while a render runs; every 2 s between renders (the browser idles then).
+        while not self._stop.wait(0.2 if self.kill_at is not None else 2.0):
             pids = self._processes()
             if not pids:
                 continue
@@ -467,7 +469,7 @@ class _Watchdog:
 
     def _processes(self) -> list[int]:
         parents: dict[int, int] = {}
-        roots: list[int] = []
+        roots: list[int] = [self._root] if self._root is not None and Path(f"/proc/{self._root}").exists() else []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -475,8 +477,9 @@ class _Watchdog:
             try:
                 stat = (entry / "stat").read_text()
                 parents[pid] = int(stat.rpartition(")")[2].split()[1])
-                if self.token in (entry / "cmdline").read_bytes():
+                if not roots and self.token in (entry / "cmdline").read_bytes():
                     roots.append(pid)
+                    self._root = pid
             except (OSError, ValueError, IndexError):
                 continue
         found = set(roots)

@@ -181,6 +181,23 @@ def hash_video(
     return hashes
 
 
+def _segment_frames(pieces: Sequence[bytes], max_bytes: int) -> Iterator[RGBArray]:
+    """Frames of each piece sampled at 1 fps on the stream's own timeline; a piece that cannot be
+    decoded is skipped (frames decoded before the damage are kept)."""
+    if sum(len(piece) for piece in pieces) > max_bytes:
+        raise FileTooLargeError(f"the segments are more than {max_bytes:,} bytes together")
+    count = 0
+    for piece in pieces:
+        try:
+            for frame in _video_frames(piece):
+                yield frame
+                count += 1
+                if count >= MAX_SAMPLED_FRAMES:
+                    return
+        except UnreadableMediaError:
+            continue
+
+
 def hash_video_segments(
     pieces: Sequence[bytes],
     *,
@@ -195,35 +212,30 @@ def hash_video_segments(
     bag of distinct hashes is matched the vPDQ way like any video. A piece that cannot be decoded
     is skipped (a sample is evidence of what could be read); none decodable is an error.
     """
-    if sum(len(piece) for piece in pieces) > max_bytes:
-        raise FileTooLargeError(f"the segments are more than {max_bytes:,} bytes together")
-
-    def frames() -> Iterator[RGBArray]:
-        count = 0
-        for piece in pieces:
-            try:
-                for frame in _video_frames(piece):
-                    yield frame
-                    count += 1
-                    if count >= MAX_SAMPLED_FRAMES:
-                        return
-            except UnreadableMediaError:
-                continue  # frames decoded before the damage are kept
-
-    hashes = frame_hashes(frames(), frame_transform)
+    hashes = frame_hashes(_segment_frames(pieces, max_bytes), frame_transform)
     if not hashes:
         raise UnreadableMediaError("no segment of the stream could be decoded")
     return hashes
 
 
-def found_segment_hashes(pieces: Sequence[bytes]) -> list[Hash]:
+def found_segment_hashes(pieces: Sequence[bytes], *, max_bytes: int = MAX_VIDEO_BYTES) -> list[Hash]:
     """Checking-side hashes of a sampled stream, as ``matcher.hash_found`` makes them for a
     downloaded video: the frames as found, plus the frames with uniform borders trimmed
-    (variant "frame-trim") where that changes them."""
-    plain = hash_video_segments(pieces)
-    trimmed = hash_video_segments(pieces, frame_transform=trim_borders)
-    extra = [Hash(h.signal, h.value, h.quality, "frame-trim") for h in trimmed if h not in plain]
-    return plain + extra
+    (variant "frame-trim") where that changes them. One decoding pass gives both."""
+    plain: list[Hash] = []
+    trimmed: list[Hash] = []
+    seen_plain: set[str] = set()
+    seen_trimmed: set[str] = set()
+    for rgb in _segment_frames(pieces, max_bytes):
+        reduced = reduce_for_hashing(rgb)
+        for view, seen, out in ((reduced, seen_plain, plain), (trim_borders(reduced), seen_trimmed, trimmed)):
+            value, quality = pdq_rgb(view)
+            if value not in seen:
+                seen.add(value)
+                out.append(Hash("pdq", value, quality, FRAME))
+    if not plain:
+        raise UnreadableMediaError("no segment of the stream could be decoded")
+    return plain + [Hash(h.signal, h.value, h.quality, "frame-trim") for h in trimmed if h not in plain]
 
 
 def _try_animation(data: bytes) -> Image.Image | None:
