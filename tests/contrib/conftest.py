@@ -34,12 +34,15 @@ def _install() -> None:
     if extension_installed_here():
         return
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run(
+    done = subprocess.run(
         [*pip, "--no-deps", "--no-build-isolation", "-e", str(EXTENSION)],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    if done.returncode:
+        raise RuntimeError(f"pip could not install {EXTENSION} (is wheel installed?):\n{done.stderr[-3000:]}")
     importlib.invalidate_caches()
     # The editable install works through a .pth file, which Python reads at start-up only.
     site.addsitedir(sysconfig.get_paths()["purelib"])
