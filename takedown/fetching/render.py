@@ -591,9 +591,12 @@ class _Render:
     async def _settle(self) -> None:
         """Wait until no request has been in flight for a moment (scripts loading their data),
         at most ``settle`` seconds."""
-        limit = time.monotonic() + min(self.limits.settle, max(self.left() - 0.5, 0.0))
+        started = time.monotonic()
+        limit = started + min(self.limits.settle, max(self.left() - 0.5, 0.0))
         while time.monotonic() < limit:
-            if self.inflight == 0 and time.monotonic() - self.last_activity >= _QUIET:
+            # Quiet since the last request ended *and* since waiting began: a request the page has
+            # just made may not have reached the route handler yet.
+            if self.inflight == 0 and time.monotonic() - max(self.last_activity, started) >= _QUIET:
                 return
             await asyncio.sleep(0.05)
 
