@@ -134,7 +134,7 @@ def make_key(env: dict[str, str]) -> str:
     script = (
         "import django; django.setup()\n"
         "from takedown.core.access import Actor\n"
-        "from takedown.notices.models import Platform\n"
+        "from takedown.registry.models import Platform\n"
         "from takedown.platforms import services\n"
         "p = Platform.objects.create(slug='bench', name='Bench')\n"
         "a = services.platform_account_create(actor=Actor.system(), platform=p, is_vetted=True)\n"

@@ -68,6 +68,17 @@ def _clear_cache() -> None:
         client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_banks() -> Iterator[None]:
+    """The consented bank lives in the process and follows the feed's change ids, which restart at 1
+    in every test's database (never in production): each test starts with no bank."""
+    from takedown.matching import bank
+
+    bank._BANKS.clear()
+    yield
+    bank._BANKS.clear()
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

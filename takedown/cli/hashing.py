@@ -1,5 +1,8 @@
 """``python -m takedown.hashing``: hash files into a bundle, compare, and explain bundles.
 
+Face templates (``faces``) and checks against them (``faces-compare``) are sub-commands of the same
+tool, implemented in :mod:`takedown.cli.faces`.
+
 Runs offline with only the hashing library (no Django, no network). Every file that cannot be
 used is reported with a reason and skipped; the exit status is non-zero only when nothing at all
 could be hashed (or a bundle given to ``compare``/``inspect`` is invalid), so a survivor hashing
@@ -9,16 +12,17 @@ a folder is never stopped by one broken file.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO, cast
 
+from takedown.cli import faces
+from takedown.cli.files import walk
 from takedown.hashing import __version__
 from takedown.hashing.bits import hamming_hex
-from takedown.hashing.bundle import Bundle, BundleItem, Kind, dump_bundle, load_bundle, make_item
+from takedown.hashing.bundle import Bundle, BundleItem, Kind, build_bundle, dump_bundle, load_bundle, make_item
 from takedown.hashing.errors import BundleError, HashingError
 from takedown.hashing.hashes import Hash
 from takedown.hashing.matcher import Match, best_match, hash_found
@@ -51,22 +55,8 @@ class Progress:
             self.stream.flush()
 
 
-def _walk(paths: Sequence[str]) -> Iterator[Path]:
-    """Files named and files under folders named (recursively, sorted, hidden files skipped)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
-        else:
-            yield path
-
-
 def cmd_hash(args: argparse.Namespace) -> int:
-    files = list(_walk(args.paths))
+    files = list(walk(args.paths))
     err: TextIO = sys.stderr
     progress = Progress(len(files), err, args.progress or err.isatty())
     items: list[BundleItem] = []
@@ -104,8 +94,6 @@ def cmd_hash(args: argparse.Namespace) -> int:
     if not items:
         print("nothing could be hashed; no bundle written", file=err)
         return 1
-    from takedown.hashing.bundle import build_bundle
-
     bundle = build_bundle(items, "takedown-cli", __version__)
     text = dump_bundle(bundle)
     if args.output == "-":
@@ -196,87 +184,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-FACE_CONSENT_FLAG = "--i-consent-to-face-matching"
-#: Exit status when nothing was done because consent was not given.
-NO_CONSENT = 4
-
-_FACE_EXPLANATION = """\
-A face template is a list of 128 numbers that describes the shape of a face. It is not a
-picture: no one can see your face in it. The service compares these numbers with the faces in
-the pictures and videos reported in your case, which is how it can find fakes that put your face
-on someone else's body (no hash of your own pictures can find those). Use ordinary portraits
-with only you in them, never intimate pictures. Templates are made here, on this computer;
-only the numbers go into the bundle. The service encrypts them, never shares them with
-platforms, and deletes them if you withdraw this consent."""
-
-
-def cmd_faces(args: argparse.Namespace) -> int:
-    """Face templates from portraits, added to a bundle only with the explicit consent flag."""
-    err: TextIO = sys.stderr
-    files = list(_walk(args.photos))
-    bundle_path = Path(args.bundle)
-    if not args.consent:
-        print(_FACE_EXPLANATION, file=err)
-        print(
-            f"\nThis would look for one face in each of {len(files)} photo(s) and add its template to "
-            f"{bundle_path} ({'existing bundle' if bundle_path.exists() else 'a new bundle'}).\n"
-            f"Nothing was computed or written. If you agree, run the same command again with {FACE_CONSENT_FLAG}.",
-            file=err,
-        )
-        return NO_CONSENT
-    existing = load_bundle(bundle_path.read_bytes()) if bundle_path.exists() else None
-    # Imported here so hashing never needs dlib or its models loaded.
-    from takedown.detectors.base import DetectorError
-    from takedown.detectors.faces import face_templates_from_image
-    from takedown.detectors.media import medium_from_bytes
-    from takedown.hashing.bundle import MAX_FACE_TEMPLATES, BundleFace, build_bundle
-
-    faces: list[BundleFace] = list(existing.face_templates) if existing else []
-    added = 0
-    for path in files:
-        try:
-            medium = medium_from_bytes(path.read_bytes())
-        except (DetectorError, OSError) as exc:
-            print(f"skipped {path}: {exc}", file=err)
-            continue
-        if medium.kind != "image":
-            print(f"skipped {path}: a video or animation; use a still portrait photo", file=err)
-            continue
-        found = face_templates_from_image(medium.frames[0])
-        if not found:
-            print(f"skipped {path}: no face found; use a photo where your face is clear and faces the camera", file=err)
-            continue
-        if len(found) > 1:
-            print(f"skipped {path}: {len(found)} faces found; use a photo with only you in it", file=err)
-            continue
-        template = found[0]
-        if any(max(abs(a - b) for a, b in zip(f.vector, template.vector, strict=True)) < 1e-4 for f in faces):
-            print(f"skipped {path}: the same face template is already in the bundle", file=err)
-            continue
-        if len(faces) >= MAX_FACE_TEMPLATES:
-            print(f"skipped {path}: a bundle holds at most {MAX_FACE_TEMPLATES} face templates", file=err)
-            continue
-        faces.append(BundleFace(template.id, template.vector, template.model))
-        added += 1
-        print(f"face template made from {path}", file=err)
-    if not added:
-        print("no face template was made; the bundle was not changed", file=err)
-        return 1
-    bundle = build_bundle(
-        existing.items if existing else (),
-        existing.tool_name if existing else "takedown-cli",
-        existing.tool_version if existing else __version__,
-        face_templates=faces,
-    )
-    bundle_path.write_text(dump_bundle(bundle), encoding="utf-8")
-    print(
-        f"wrote {bundle_path}: {len(faces)} face template(s), {added} new; "
-        "it holds numbers only: no pictures, file names or metadata",
-        file=err,
-    )
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m takedown.hashing",
@@ -299,21 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="explain what a bundle contains")
     i.add_argument("bundle", metavar="BUNDLE")
     i.set_defaults(func=cmd_inspect)
-    f = sub.add_parser(
-        "faces",
-        help="make face templates from ordinary portraits of you and add them to a bundle (asks for consent)",
-        description=_FACE_EXPLANATION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    f.add_argument("photos", nargs="+", metavar="PHOTO", help="portrait photos (or folders) with only you in them")
-    f.add_argument("--bundle", required=True, metavar="BUNDLE.json", help="bundle to add to (created if missing)")
-    f.add_argument(
-        FACE_CONSENT_FLAG,
-        dest="consent",
-        action="store_true",
-        help="you agree that templates of your face are made and sent to the service for matching",
-    )
-    f.set_defaults(func=cmd_faces)
+    faces.add_commands(sub)
     return parser
 
 

@@ -137,6 +137,11 @@ def distances(vector: npt.NDArray[np.float64], templates: tuple[FaceTemplate, ..
     return np.asarray(np.linalg.norm(matrix - vector, axis=1), dtype=np.float64)
 
 
+def face_distances(face: FoundFace, templates: tuple[FaceTemplate, ...]) -> npt.NDArray[np.float64]:
+    """The distance from a found face to each template, as the detector decides on it."""
+    return distances(face.vector, templates)
+
+
 def similarity(distance: float) -> float:
     """A 0..1 score for reports: 1 - distance, floored at 0 (so the threshold 0.6 is similarity 0.4)."""
     return max(0.0, min(1.0, 1.0 - distance))

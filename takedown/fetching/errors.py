@@ -173,6 +173,9 @@ class HttpStatusError(FetchError):
 
     ``status`` and ``headers`` are kept so callers can tell a login wall (401/403) from a removal
     (404/410) from an outage (5xx): each leads to a different next step for the case.
+    ``body_excerpt`` holds the first bytes of the answer for the statuses that walls and bot
+    challenges use (401, 402, 403, 429, 451, 503), so :mod:`takedown.fetching.obstacles` can tell
+    a Cloudflare challenge from a plain refusal; it is empty for every other status.
     """
 
     reason = "http_status"
@@ -185,10 +188,12 @@ class HttpStatusError(FetchError):
         headers: Mapping[str, str],
         url: str | None = None,
         redirect_chain: tuple[RedirectHop, ...] = (),
+        body_excerpt: bytes = b"",
     ) -> None:
         super().__init__(message, url=url, redirect_chain=redirect_chain)
         self.status = status
         self.headers = dict(headers)
+        self.body_excerpt = body_excerpt
 
     @property
     def transient(self) -> bool:
@@ -238,6 +243,20 @@ class UnexpectedType(FetchError):
         self.sniffed_type = sniffed_type
 
 
+class BadPlaylist(FetchError):
+    """A streaming playlist or manifest (HLS, DASH) that cannot be read: not a playlist, no video
+    rendition, a live stream without a duration, a segment index that is missing or corrupt."""
+
+    reason = "bad_playlist"
+
+
+class ProtectedStream(FetchError):
+    """The stream is protected by DRM (SAMPLE-AES, DASH ``ContentProtection``): its segments cannot
+    be decoded without a licence, so the video cannot be hashed. Plain AES-128 is decrypted."""
+
+    reason = "protected_stream"
+
+
 ERROR_CLASSES: tuple[type[FetchError], ...] = (
     BadUrl,
     BadScheme,
@@ -255,6 +274,8 @@ ERROR_CLASSES: tuple[type[FetchError], ...] = (
     TooLarge,
     BadEncoding,
     UnexpectedType,
+    BadPlaylist,
+    ProtectedStream,
 )
 
 #: Every reason code the fetcher can produce, in the order the docs list them.

@@ -91,12 +91,19 @@ SELECTED_HEADERS = (
     "www-authenticate",
     "x-robots-tag",
     "via",
+    "content-range",
+    # Cloudflare names its bot challenges here (``challenge``): see takedown.fetching.obstacles.
+    "cf-mitigated",
 )
 MAX_HEADER_VALUE = 2048
 ACCEPT = "text/html,application/xhtml+xml,image/avif,image/webp,image/*;q=0.9,video/*;q=0.9,*/*;q=0.5"
 _CHUNK = 64 * 1024
 #: Addresses tried per host: all are checked, but a host with hundreds of records is not a web site.
 _MAX_ADDRESSES_TRIED = 8
+#: Statuses whose first bytes are read, because walls and bot challenges answer with them and the
+#: page says which one it is (a Cloudflare challenge is a 403 or 503 with a recognisable page).
+EXCERPT_STATUSES = frozenset({401, 402, 403, 429, 451, 503})
+MAX_EXCERPT_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,13 @@ class _Fetch:
         referer: str | None = None,
         byte_budget: int | None = None,
         resolutions: dict[str, tuple[IPAddress, ...]] | None = None,
+        byte_range: tuple[int, int] | None = None,
     ) -> None:
         self.policy = policy
+        # (first, last) byte, inclusive, as in a Range header: a segment inside one big file (HLS
+        # EXT-X-BYTERANGE, DASH SegmentBase). A server that ignores the header sends the whole
+        # file, which is read under the same caps and sliced.
+        self.byte_range = byte_range
         self.deadline = deadline
         self.accept_kinds = None if accept_kinds is None else frozenset(accept_kinds)
         self.referer = referer
@@ -203,8 +215,13 @@ class _Fetch:
                     continue
                 headers = _select_headers(response.headers)
                 if not 200 <= status < 300:
-                    raise HttpStatusError(_status_message(status), status=status, headers=headers)
+                    excerpt = self._read_excerpt(response) if status in EXCERPT_STATUSES else b""
+                    raise HttpStatusError(_status_message(status), status=status, headers=headers, body_excerpt=excerpt)
                 body, sniffed = self._read_body(response)
+                if self.byte_range is not None and status == 200:
+                    first, last = self.byte_range
+                    body = body[first : last + 1]
+                    sniffed = sniff(body[:SNIFF_BYTES])
             finished = time.monotonic()
             declared = response.headers.get("content-type")
             return FetchResult(
@@ -311,6 +328,8 @@ class _Fetch:
         }
         if self.referer:
             headers["Referer"] = self.referer
+        if self.byte_range is not None:
+            headers["Range"] = f"bytes={self.byte_range[0]}-{self.byte_range[1]}"
         try:
             prepared = requests.Request("GET", target.url, headers=headers).prepare()
         except (requests.RequestException, ValueError) as exc:
@@ -377,6 +396,26 @@ class _Fetch:
             if len(body) > cap:
                 raise TooLarge(self._too_large_message(cap, sniffed, decoder.active), limit=cap, kind=sniffed.kind)
         return bytes(body), sniffed
+
+    def _read_excerpt(self, response: requests.Response) -> bytes:
+        """The first bytes of an error answer (decoded when compressed), for recognising walls and
+        challenges; any problem reading them just gives fewer bytes, never a different error."""
+        excerpt = bytearray()
+        try:
+            decoder = _BodyDecoder((response.headers.get("content-encoding") or "").strip().lower())
+            while len(excerpt) < MAX_EXCERPT_BYTES and time.monotonic() < self.deadline:
+                chunk = response.raw.read(min(_CHUNK, MAX_EXCERPT_BYTES), decode_content=False)
+                if not chunk:
+                    break
+                for piece in decoder.feed(chunk):
+                    excerpt += piece
+                    if len(excerpt) >= MAX_EXCERPT_BYTES:
+                        break
+        except (FetchError, requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException):
+            pass
+        except (OSError, zlib.error):
+            pass
+        return bytes(excerpt[:MAX_EXCERPT_BYTES])
 
     def _classify(self, body: bytearray, declared_length: int | None, encoding: str) -> tuple[Sniffed, int]:
         sniffed = sniff(bytes(body[:SNIFF_BYTES]))

@@ -68,16 +68,45 @@ class FetchPolicy:
     max_page_bytes: int = 400 * MIB
     #: Wall-clock limit for one page and all its candidates.
     page_timeout: float = 300.0
+    #: Pages of a paginated thread or gallery read for one reported URL, the reported page included.
+    max_pages: int = 3
+    #: Streamed videos (HLS/DASH playlists) followed for one reported URL.
+    max_streams: int = 2
+    #: Segments fetched from one stream, spread over its whole duration (never the whole video).
+    max_stream_segments: int = 12
+    #: Cap of one segment (and of an initialization segment or key).
+    max_segment_bytes: int = 16 * MIB
+    #: Cap of everything fetched for one stream: playlists, initialization and media segments.
+    max_stream_bytes: int = 64 * MIB
+    #: Wall-clock limit for one stream.
+    stream_timeout: float = 60.0
+    #: The smallest rendition whose short side has at least this many pixels is sampled.
+    min_rendition_side: int = 240
+    #: Seconds between the starts of two requests to the same host (politeness).
+    host_interval: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout", "total_timeout", "page_timeout"):
+        for name in ("connect_timeout", "read_timeout", "total_timeout", "page_timeout", "stream_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FetchPolicy.{name} must be positive")
-        for name in ("max_image_bytes", "max_video_bytes", "max_html_bytes", "max_other_bytes", "max_page_bytes"):
+        for name in (
+            "max_image_bytes",
+            "max_video_bytes",
+            "max_html_bytes",
+            "max_other_bytes",
+            "max_page_bytes",
+            "max_segment_bytes",
+            "max_stream_bytes",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"FetchPolicy.{name} must not be negative")
-        if self.max_redirects < 0 or self.max_candidates < 0:
-            raise ValueError("FetchPolicy.max_redirects and max_candidates must not be negative")
+        for name in ("max_redirects", "max_candidates", "max_streams", "max_stream_segments", "min_rendition_side"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FetchPolicy.{name} must not be negative")
+        if self.max_pages < 1:
+            raise ValueError("FetchPolicy.max_pages must be at least 1 (the reported page)")
+        if self.host_interval < 0:
+            raise ValueError("FetchPolicy.host_interval must not be negative")
         if any(c in self.user_agent for c in "\r\n\x00"):
             raise ValueError("FetchPolicy.user_agent must be a single line")
 

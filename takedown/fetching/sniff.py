@@ -44,8 +44,18 @@ _KINDS: dict[str, Kind] = {
     "video/x-matroska": "video",
     "video/x-msvideo": "video",
     "video/x-flv": "video",
+    # Pieces of streamed video: an MPEG transport stream segment (HLS) and an ISO BMFF media
+    # segment (fMP4 for HLS and DASH, starting with styp/moof/sidx instead of ftyp).
+    "video/mp2t": "video",
+    "video/iso.segment": "video",
     "text/html": "html",
 }
+
+#: Streaming playlists. They are text of kind "other" (small, capped like any other document); the
+#: stream follower recognises them by these types, whatever the server declared.
+HLS_PLAYLIST = "application/vnd.apple.mpegurl"
+DASH_MANIFEST = "application/dash+xml"
+PLAYLIST_TYPES = frozenset({HLS_PLAYLIST, DASH_MANIFEST})
 
 # Declared types that name the same format as a sniffed one, so they are not reported as mismatches.
 _ALIASES: dict[str, str] = {
@@ -64,6 +74,10 @@ _ALIASES: dict[str, str] = {
     "video/avi": "video/x-msvideo",
     "video/msvideo": "video/x-msvideo",
     "application/xhtml+xml": "text/html",
+    "application/x-mpegurl": HLS_PLAYLIST,
+    "audio/mpegurl": HLS_PLAYLIST,
+    "audio/x-mpegurl": HLS_PLAYLIST,
+    "video/mpegts": "video/mp2t",
 }
 
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
@@ -71,6 +85,9 @@ _HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 _QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+_SEGMENT_BOXES = frozenset({b"styp", b"moof", b"sidx", b"emsg", b"prft"})
+#: MPEG-TS packets are 188 bytes, each starting with the sync byte 0x47.
+_TS_PACKET = 188
 _BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 
 # WHATWG MIME sniffing "text/html" patterns (case-insensitive, after leading whitespace), plus a few
@@ -127,6 +144,7 @@ def is_mismatch(declared: str | None, sniffed: Sniffed) -> bool:
         frozenset({"image/heif", "image/avif"}),
         frozenset({"video/webm", "video/x-matroska"}),
         frozenset({"video/mp4", "video/quicktime"}),
+        frozenset({"video/mp4", "video/iso.segment"}),
     }
     return frozenset({essence, sniffed.mime}) not in related
 
@@ -158,9 +176,28 @@ def _sniff_mime(data: bytes) -> str:
         return "video/x-flv"
     if len(data) >= 8 and data[4:8] in _QUICKTIME_ATOMS and int.from_bytes(data[:4], "big") >= 8:
         return "video/quicktime"
+    if len(data) >= 8 and data[4:8] in _SEGMENT_BOXES and int.from_bytes(data[:4], "big") >= 8:
+        return "video/iso.segment"
+    if _looks_like_transport_stream(data):
+        return "video/mp2t"
+    if _starts_with_text(data, b"#EXTM3U"):
+        return HLS_PLAYLIST
     if _looks_like_html(data):
         return "text/html"
+    if _starts_with_text(data, b"<") and b"<MPD" in data[:SNIFF_BYTES]:
+        return DASH_MANIFEST
     return UNKNOWN_TYPE
+
+
+def _looks_like_transport_stream(data: bytes) -> bool:
+    """At least three 188-byte packets, every one in the window starting with the sync byte: one
+    0x47 alone is the letter G."""
+    positions = range(0, min(len(data), SNIFF_BYTES) - _TS_PACKET + 1, _TS_PACKET)
+    return len(positions) >= 3 and all(data[i] == 0x47 for i in positions)
+
+
+def _starts_with_text(data: bytes, prefix: bytes) -> bool:
+    return data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\n\r\x0c").startswith(prefix)
 
 
 def _sniff_ftyp(data: bytes) -> str:

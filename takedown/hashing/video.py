@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +39,7 @@ from takedown.hashing.image import (
     strict_decoding,
 )
 from takedown.hashing.signals import PDQ_MIN_QUALITY, PdqSignal
+from takedown.hashing.variants import trim_borders
 
 #: Frames sampled per second of playback (vPDQ's usual setting).
 FRAMES_PER_SECOND: Final = 1.0
@@ -178,6 +179,63 @@ def hash_video(
     if not hashes:
         raise UnreadableMediaError("video has no decodable frames")
     return hashes
+
+
+def _segment_frames(pieces: Sequence[bytes], max_bytes: int) -> Iterator[RGBArray]:
+    """Frames of each piece sampled at 1 fps on the stream's own timeline; a piece that cannot be
+    decoded is skipped (frames decoded before the damage are kept)."""
+    if sum(len(piece) for piece in pieces) > max_bytes:
+        raise FileTooLargeError(f"the segments are more than {max_bytes:,} bytes together")
+    count = 0
+    for piece in pieces:
+        try:
+            for frame in _video_frames(piece):
+                yield frame
+                count += 1
+                if count >= MAX_SAMPLED_FRAMES:
+                    return
+        except UnreadableMediaError:
+            continue
+
+
+def hash_video_segments(
+    pieces: Sequence[bytes],
+    *,
+    max_bytes: int = MAX_VIDEO_BYTES,
+    frame_transform: FrameTransform | None = None,
+) -> list[Hash]:
+    """PDQ hashes (variant "frame") of a streamed video known only by a sample of its segments.
+
+    Each piece is one segment a demuxer can open on its own (an MPEG-TS segment, or an fMP4
+    initialization segment followed by a media segment; see ``takedown.fetching.streams``). Frames
+    are sampled at 1 fps on the stream's own timeline, as :func:`hash_video` samples a file, and the
+    bag of distinct hashes is matched the vPDQ way like any video. A piece that cannot be decoded
+    is skipped (a sample is evidence of what could be read); none decodable is an error.
+    """
+    hashes = frame_hashes(_segment_frames(pieces, max_bytes), frame_transform)
+    if not hashes:
+        raise UnreadableMediaError("no segment of the stream could be decoded")
+    return hashes
+
+
+def found_segment_hashes(pieces: Sequence[bytes], *, max_bytes: int = MAX_VIDEO_BYTES) -> list[Hash]:
+    """Checking-side hashes of a sampled stream, as ``matcher.hash_found`` makes them for a
+    downloaded video: the frames as found, plus the frames with uniform borders trimmed
+    (variant "frame-trim") where that changes them. One decoding pass gives both."""
+    plain: list[Hash] = []
+    trimmed: list[Hash] = []
+    seen_plain: set[str] = set()
+    seen_trimmed: set[str] = set()
+    for rgb in _segment_frames(pieces, max_bytes):
+        reduced = reduce_for_hashing(rgb)
+        for view, seen, out in ((reduced, seen_plain, plain), (trim_borders(reduced), seen_trimmed, trimmed)):
+            value, quality = pdq_rgb(view)
+            if value not in seen:
+                seen.add(value)
+                out.append(Hash("pdq", value, quality, FRAME))
+    if not plain:
+        raise UnreadableMediaError("no segment of the stream could be decoded")
+    return plain + [Hash(h.signal, h.value, h.quality, "frame-trim") for h in trimmed if h not in plain]
 
 
 def _try_animation(data: bytes) -> Image.Image | None:

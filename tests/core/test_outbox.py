@@ -45,9 +45,13 @@ def test_an_effect_happens_after_commit_and_its_row_is_gone(consumer: Recorder) 
 
 
 def test_a_rolled_back_change_emits_nothing(consumer: Recorder) -> None:
-    with pytest.raises(ValueError, match="boom"), transaction.atomic():
-        outbox.outbox_emit("test.happened", {"case_id": 8})
-        raise ValueError("boom")
+    def rolled_back() -> None:
+        with transaction.atomic():
+            outbox.outbox_emit("test.happened", {"case_id": 8})
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        rolled_back()
     assert consumer == [] and not OutboxMessage.objects.exists()
 
 

@@ -94,3 +94,55 @@ def test_stored_findings_round_trip_and_strongest_picks_the_highest_rank() -> No
     top = strongest(verdicts)
     assert top is not None and top.verdict == "probable_forgery"
     assert strongest([]) is None
+
+
+def face_at(distance: float, *, problems: tuple[str, ...] = (), threshold: float = 0.5, review: float = 0.6) -> Finding:
+    """A face finding as the face detector writes it (distance, thresholds, quality)."""
+    return finding(
+        "face",
+        round(1 - distance, 4),
+        distance <= threshold,
+        distance=distance,
+        threshold=threshold,
+        review_threshold=review,
+        quality={"width": 120, "sharpness": 300.0, "turn": 0.1, "detector": "hog", "problems": list(problems)},
+    )
+
+
+def test_face_evidence_is_weighed_from_the_distance() -> None:
+    close = fuse(FAR, [face_at(0.45), EXPLICIT_NO])
+    assert close.verdict == "possible_match" and close.evidence["face"] == 1.5
+    at_threshold = fuse(FAR, [face_at(0.5)])
+    assert at_threshold.verdict == "possible_match" and at_threshold.evidence["face"] == 1.0
+    very_close = fuse(FAR, [face_at(0.1)])
+    assert very_close.evidence["face"] == 2.0  # capped
+
+
+def test_a_near_face_alone_is_no_match_but_explicit_content_or_declared_ai_can_lift_it() -> None:
+    near = face_at(0.56)  # face evidence 0.4
+    assert fuse(FAR, [near, EXPLICIT_NO]).verdict == "no_match"
+    assert fuse(FAR, [near, EXPLICIT]).verdict == "no_match"  # 0.4 + 0.5 < 1
+    assert fuse(FAR, [near, EXPLICIT, AI]).verdict == "possible_match"  # 0.4 + 0.5 + 0.5
+    nearer = face_at(0.54)  # face evidence 0.6
+    fused = fuse(FAR, [nearer, EXPLICIT])
+    assert fused.verdict == "possible_match" and fused.needs_review
+    assert fused.evidence == {"face": 0.6, "explicit": 1.0, "declared_ai": 0.0, "poor_face": 0.0, "total": 1.1}
+    assert fused.reasons[:2] == (nearer.explanation, EXPLICIT.explanation)
+    assert fused.reasons[2] == "Weighed evidence 1.10 (face 0.60 + 0.5 x explicit 1); review from 1."
+
+
+def test_a_poor_face_within_the_review_distance_goes_to_review_instead_of_no_match() -> None:
+    poor = face_at(0.58, problems=("small (40 px wide)",))
+    fused = fuse(FAR, [poor, EXPLICIT_NO])
+    assert fused.verdict == "possible_match" and fused.evidence["poor_face"] == 1.0
+    assert "1 x poor face 1" in fused.reasons[1]
+    assert fuse(FAR, [face_at(0.61, problems=("blurred (sharpness 12)",))]).verdict == "no_match"  # beyond review
+
+
+@pytest.mark.parametrize("score", [0.3, 0.61, 0.8, 0.99, 1.0])
+@pytest.mark.parametrize("far_face", [None, 0.61, 0.9])
+def test_explicit_content_alone_never_moves_an_item(score: float, far_face: float | None) -> None:
+    explicit = finding("explicit", score, True, margin=score - 0.5, label="explicit")
+    findings = [explicit] if far_face is None else [explicit, face_at(far_face)]
+    assert fuse(FAR, findings).verdict == "no_match"
+    assert fuse(None, [*findings, AI_NO]).verdict == "no_match"

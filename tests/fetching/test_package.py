@@ -34,6 +34,8 @@ def test_reason_codes_are_stable():
         "too_large",
         "bad_encoding",
         "unexpected_type",
+        "bad_playlist",
+        "protected_stream",
     )
     transient = {cls.reason for cls in errors.ERROR_CLASSES if cls.retryable}
     assert transient == {"timeout", "connection_error"}  # plus 5xx/408/429 and EAI_AGAIN, per instance

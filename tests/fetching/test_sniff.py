@@ -80,3 +80,27 @@ def test_signatures(data, mime, kind):
 )
 def test_mismatch(declared, sniffed, mismatch):
     assert is_mismatch(declared, Sniffed(sniffed, kind_of(sniffed))) is mismatch
+
+
+@pytest.mark.parametrize(
+    ("data", "mime", "kind"),
+    [
+        ((b"\x47" + bytes(187)) * 11, "video/mp2t", "video"),
+        (b"\x47" + bytes(400), "application/octet-stream", "other"),  # one sync byte is just a "G"
+        (b"\x00\x00\x00\x18stypmsdh\x00\x00\x00\x00msdhmsix", "video/iso.segment", "video"),
+        (b"\x00\x00\x03\xe8moof\x00\x00\x00\x10mfhd", "video/iso.segment", "video"),
+        (b"\x00\x00\x00\x2csidx\x00\x00\x00\x00", "video/iso.segment", "video"),
+        (b"#EXTM3U\n#EXT-X-VERSION:3\n", "application/vnd.apple.mpegurl", "other"),
+        (b"\xef\xbb\xbf  #EXTM3U\r\n", "application/vnd.apple.mpegurl", "other"),
+        (b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">', "application/dash+xml", "other"),
+        (b"<MPD type='static'>", "application/dash+xml", "other"),
+    ],
+)
+def test_stream_signatures(data, mime, kind):
+    assert sniff(data) == Sniffed(mime, kind)
+
+
+def test_stream_declared_types():
+    assert not is_mismatch("video/MP2T", sniff((b"\x47" + bytes(187)) * 11))
+    assert not is_mismatch("video/mp4", sniff(b"\x00\x00\x03\xe8moof\x00\x00\x00\x10mfhd"))
+    assert not is_mismatch("application/x-mpegURL", sniff(b"#EXTM3U\n"))

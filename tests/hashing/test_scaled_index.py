@@ -15,7 +15,12 @@ import pytest
 from takedown.hashing.bits import WordArray, words_to_hex
 from takedown.hashing.errors import InvalidHashError
 from takedown.hashing.index import HammingIndex, IndexMatch
-from takedown.hashing.scaled_index import MultiIndexHammingIndex, hexes_to_words
+from takedown.hashing.scaled_index import (
+    MultiIndexHammingIndex,
+    choose_chunks,
+    chunk_layout,
+    hexes_to_words,
+)
 from takedown.hashing.signals import SCALED_INDEX_MIN_SIZE, SIGNAL_TYPES
 
 N_RANDOM = 20_000
@@ -84,6 +89,37 @@ def test_exact_against_brute_force_at_every_distance(bits: int) -> None:
                 # 64-bit random rows can fall within 4 by chance; 256-bit ones cannot.
                 assert planted_id not in got_ids, f"match at distance {d} beyond {threshold} returned"
     assert planted_found == len(queries) * (threshold + 1)
+
+
+@pytest.mark.parametrize(("bits", "chunks"), [(256, 11), (256, 12), (256, 13), (64, 3)])
+def test_long_chunks_spanning_words_are_exact_too(bits: int, chunks: int) -> None:
+    """The layouts chosen for millions of hashes (23-24 bit chunks, radius 2 for PDQ's 31)."""
+    words, queries, distances = _dataset(bits, seed=bits + chunks)
+    ids = np.arange(words.shape[0], dtype=np.int64)
+    threshold = 31 if bits == 256 else 4
+    index = MultiIndexHammingIndex.from_matrix(words, ids, bits=bits, threshold=threshold, chunks=chunks)
+    assert len(index.layout) == chunks
+    spanning = any(start % 64 + length > 64 for start, length in index.layout)
+    assert spanning == (bits > 64)  # chunks that take bits from two words are covered
+    brute = _brute(words, ids, threshold)
+    texts = [words_to_hex(q) for q in queries]
+    expected = [brute.query(t) for t in texts]
+    assert index.query_many(texts) == expected
+    assert [index.query(t) for t in texts] == expected
+    planted = sum(1 for d in distances if d <= threshold)
+    assert sum(m.id >= N_RANDOM for found in expected for m in found) == planted
+    # Beyond the probe radius (t // chunks > 2) the same index answers by a full scan, exactly.
+    wide = 3 * chunks
+    assert index.query(texts[0], wide) == brute.query(texts[0], wide)
+
+
+def test_the_layout_follows_the_size() -> None:
+    assert chunk_layout(256, 16) == tuple((16 * j, 16) for j in range(16))
+    assert [length for _, length in chunk_layout(256, 11)] == [24, 24, 24] + [23] * 8
+    assert choose_chunks(256, 31, 1_000) == choose_chunks(256, 31, 1_000_000) == 16
+    assert choose_chunks(256, 31, 10_000_000) == 11
+    assert choose_chunks(64, 4, 10_000_000) == 3
+    assert choose_chunks(256, 60, 10_000_000) == 16  # no radius pays off: the scan answers
 
 
 def test_every_threshold_is_exact_including_the_scan_fallback() -> None:

@@ -10,15 +10,15 @@ import pytest
 from django.test import Client
 
 from takedown.cases import services as case_services
+from takedown.cases.feed import feed_sync_case
 from takedown.cases.models import CaseStatus, FeedEntry, FeedStatus, RegisteredHash
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
-from takedown.cases.feed import feed_sync_case
 from takedown.matching import bank as banks
 from takedown.platforms.models import HashFeedback
 from tests.cases.conftest import staff_client
-from tests.web.helpers import survivor_sign_in_session
 from tests.platforms.conftest import World, api_client, consented_case
+from tests.web.helpers import survivor_sign_in_session
 
 pytestmark = pytest.mark.django_db
 
