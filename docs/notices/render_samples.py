@@ -39,11 +39,11 @@ def main() -> None:
     from takedown.cases.services import case_open
     from takedown.core.access import Actor
     from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
-    from takedown.registry import bases
-    from takedown.registry.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
     from takedown.notices.rendering import notice_pdf, render_notice
     from takedown.notices.services import notice_approve, notice_draft, notice_edit, notice_mark_sent
     from takedown.organizations.services import organization_create
+    from takedown.registry import bases
+    from takedown.registry.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
 
     staff = Actor(kind="staff")
     org = organization_create(actor=Actor.system(), name="Example Helpline", slug="example-helpline", kind="helpline")
