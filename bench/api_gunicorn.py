@@ -30,8 +30,8 @@ class _SnapshotLookupBank:
         self.bank.sync(force=force)
 
     def query_many(self, values: Any) -> list[list[Any]]:
-        from takedown.matching.bank import DeltaHit
         from takedown.cases.models import FeedEntry
+        from takedown.matching.bank import DeltaHit
 
         answers = self.bank.query_many(list(values))
         ids = {m.id for found in answers for m in found}
