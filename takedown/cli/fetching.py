@@ -187,7 +187,8 @@ def page_report(url: str, page: PageResult, bundle: Bundle) -> dict[str, Any]:
         },
         "bytes_fetched": page.bytes_fetched,
         "requests": page.requests,
-        "elapsed": round(page.elapsed, 3),
+        # Fetching alone; "elapsed" (set by check_urls) includes hashing and matching.
+        "fetch_elapsed": round(page.elapsed, 3),
     }
 
 
