@@ -52,3 +52,44 @@ ensure_venv() {
     echo "$digest" > "$stamp"
   fi
 }
+
+# JavaScript packages from npm, pinned in package-lock.json: the test tools (axe-core) and the
+# browser libraries vendored into static/ below. Node may come from another source than Debian
+# (with npm inside); Debian's is installed only if absent.
+ensure_node_packages() {
+  { command -v node >/dev/null && command -v npm >/dev/null; } || ensure_apt nodejs npm
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || ! cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.package-lock.json"; then
+    say "Installing JavaScript packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Face templates made in the survivor's browser (static/faces/) need @vladmandic/face-api (MIT; its
+# face_recognition_model is dlib's ResNet ported to TensorFlow.js) and the WASM binaries of the
+# TensorFlow.js backend it bundles (@tensorflow/tfjs-backend-wasm, Apache-2.0, the same version).
+# They are copied from node_modules into static/vendor/face-api/ (gitignored), so the page loads
+# them from our own origin: never from a CDN. Re-copied when package-lock.json changes.
+vendor_face_api() {
+  local api="$ROOT/node_modules/@vladmandic/face-api" wasm="$ROOT/node_modules/@tensorflow/tfjs-backend-wasm"
+  local dest="$ROOT/static/vendor/face-api" want model
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  [ "$(cat "$dest/.vendored" 2>/dev/null)" = "$want" ] && return 0
+  [ -f "$api/dist/face-api.esm.js" ] && [ -f "$wasm/dist/tfjs-backend-wasm.wasm" ] ||
+    die "node_modules lacks @vladmandic/face-api or @tensorflow/tfjs-backend-wasm (npm ci failed?)"
+  say "Copying face-api, its models and the TensorFlow.js WASM binaries into static/vendor/face-api"
+  rm -rf "$dest"
+  mkdir -p "$dest/model"
+  cp "$api/dist/face-api.esm.js" "$dest/"
+  cp "$api/LICENSE" "$dest/LICENSE-face-api"
+  for model in ssd_mobilenetv1 face_landmark_68 face_recognition; do
+    cp "$api/model/${model}_model-weights_manifest.json" "$api/model/${model}_model.bin" "$dest/model/"
+  done
+  cp "$wasm"/dist/tfjs-backend-wasm.wasm "$wasm"/dist/tfjs-backend-wasm-simd.wasm \
+    "$wasm"/dist/tfjs-backend-wasm-threaded-simd.wasm "$dest/"
+  printf '%s\n' \
+    "Copied by scripts/lib.sh (vendor_face_api) from npm packages pinned in package-lock.json; not committed." \
+    "@vladmandic/face-api $(node -p "require('$api/package.json').version") (MIT, LICENSE-face-api): face-api.esm.js, model/." \
+    "@tensorflow/tfjs-backend-wasm $(node -p "require('$wasm/package.json').version") (Apache-2.0): *.wasm." \
+    > "$dest/README.txt"
+  echo "$want" > "$dest/.vendored"
+}
