@@ -14,8 +14,10 @@ Nothing assigns to settings at run time; tests use `override_settings`.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -236,15 +238,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": _env_int("CELERY_UNACKED_MUTEX_EXPIRE", 300),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Pages a script builds are rendered in a browser on a queue of their own, so a slow page never
+# holds up the checks on the fetch queue (a worker started with `-Q render`).
+RENDER_QUEUE = os.environ.get("RENDER_QUEUE", "").strip() or "render"
 # Each queue has its own direct exchange and routing key; a bare Queue(name) would bind every
 # queue to the same key, duplicating some messages and dropping those routed by name.
 CELERY_TASK_QUEUES = tuple(
-    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ("fetch", "match", "deliver", "default")
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("fetch", RENDER_QUEUE, "match", "deliver", "default")
 )
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "takedown.matching.tasks.fetch_check": {"queue": "fetch"},
+    "takedown.matching.tasks.render_check": {"queue": RENDER_QUEUE},
     "takedown.matching.tasks.match_check": {"queue": "match"},
     "takedown.notices.tasks.deliver_notice": {"queue": "deliver"},
     "takedown.notices.tasks.deadlines_due": {"queue": "default"},
@@ -494,6 +501,31 @@ FETCH_RETRY_BASE_SECONDS = float(os.environ.get("FETCH_RETRY_BASE_SECONDS", "30"
 # Items still online are re-checked this often; removed items are watched for re-uploads this long.
 RECHECK_INTERVAL_HOURS = _env_int("RECHECK_INTERVAL_HOURS", 6)
 RECHECK_REMOVED_DAYS = _env_int("RECHECK_REMOVED_DAYS", 30)
+
+# --- rendering pages a script builds (docs/fetching.md) -------------------------------------------
+# A page whose static HTML holds no medium but runs scripts (a gallery built from JSON, a player
+# that assembles its stream's address) is rendered in headless Chromium through Playwright, every
+# request of the browser made by the SSRF-safe fetcher, as a task on RENDER_QUEUE. On in
+# production; on the embedded default only when Chromium and Playwright are installed. Off, such a
+# page is recorded as "could not be read fully", never as "nothing matching found".
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "").strip() or "/usr/bin/chromium"
+_chromium_present = (Path(CHROMIUM_PATH).exists() or shutil.which(CHROMIUM_PATH) is not None) and (
+    importlib.util.find_spec("playwright") is not None
+)
+RENDER_PAGES = _env_bool("RENDER_PAGES", PRODUCTION or _chromium_present)
+# Each render worker process keeps one browser (starting one costs 1.5 s or more), with a fresh
+# context per page; off, every page starts and stops its own browser.
+RENDER_REUSE_BROWSER = _env_bool("RENDER_REUSE_BROWSER", True)
+# Limits of one render (seconds; the browser's processes together, MiB), and of the render task.
+RENDER_TIMEOUT = _env_int("RENDER_TIMEOUT", 20)
+RENDER_MEMORY_MB = _env_int("RENDER_MEMORY_MB", 1024)
+RENDER_TASK_SOFT_TIME_LIMIT = _env_int("RENDER_TASK_SOFT_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT)
+RENDER_TASK_TIME_LIMIT = _env_int("RENDER_TASK_TIME_LIMIT", CELERY_TASK_TIME_LIMIT)
+if not 0 < RENDER_TASK_SOFT_TIME_LIMIT < RENDER_TASK_TIME_LIMIT < TASK_CLAIM_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        "RENDER_TASK_SOFT_TIME_LIMIT < RENDER_TASK_TIME_LIMIT < TASK_CLAIM_STALE_SECONDS is required"
+        " (a render claim must not go stale while its task may still run)."
+    )
 
 # --- detectors (deepfake-aware matching, docs/detectors.md) ---------------------------------------
 

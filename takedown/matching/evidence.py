@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from takedown.matching.models import ItemCheck
+from takedown.matching.models import FoundMedium, ItemCheck
 
 
 def _key() -> bytes:
@@ -23,8 +23,13 @@ def _key() -> bytes:
 
 
 def evidence_payload(check: ItemCheck) -> dict[str, Any]:
-    """Everything the digest covers, in a stable shape (also the export format)."""
-    return {
+    """Everything the digest covers, in a stable shape (also the export format).
+
+    Fields added later appear only on records that have them (a check's `reading`, a medium's
+    `how`, `source`, `page`, `frames` and `stream`), so a record sealed before they existed gives
+    the same bytes, and its digest still verifies.
+    """
+    payload = {
         "check_id": check.pk,
         "item_id": check.item_id,
         "case_id": check.case_id,
@@ -60,9 +65,43 @@ def evidence_payload(check: ItemCheck) -> dict[str, Any]:
                 "registered_variant": m.registered_variant,
                 "found_variant": m.found_variant,
                 "detail": m.detail,
+                **_how_found(m),
             }
             for m in check.media.order_by("id")
         ],
+    }
+    reading = _reading(check)
+    if reading is not None:
+        payload["reading"] = reading
+    return payload
+
+
+def _reading(check: ItemCheck) -> dict[str, Any] | None:
+    """How the page was read: bytes and requests, rendering, the pages of a thread, and why it
+    was not read fully. None for checks sealed before this was recorded."""
+    if check.bytes_fetched is None and check.partial is None and check.rendered is None:
+        return None
+    return {
+        "bytes_fetched": check.bytes_fetched,
+        "requests": check.requests_made,
+        "rendered": check.rendered,
+        "render": check.render_stats,
+        "pages": check.pages or [],
+        "read_fully": not check.partial,
+        "partial": check.partial or [],
+        "partial_reason": check.partial_reason,
+    }
+
+
+def _how_found(medium: FoundMedium) -> dict[str, Any]:
+    if not medium.how:
+        return {}
+    return {
+        "how": medium.how,
+        "source": medium.source,
+        "page": medium.page_number,
+        "frames": medium.frames,
+        "stream": medium.stream,
     }
 
 

@@ -17,8 +17,14 @@ from takedown.core.fields import EncryptedJSONField, EncryptedTextField
 
 class CheckState(models.TextChoices):
     PENDING = "pending", _("Waiting")
+    # The static read found a page a script builds: waiting for the browser (the render queue).
+    RENDER = "render", _("Waiting for the browser")
     FETCHED = "fetched", _("Fetched, matching")
     DONE = "done", _("Done")
+
+
+#: A check in one of these states is still running: an item has at most one.
+OPEN_CHECK_STATES = (CheckState.PENDING, CheckState.RENDER, CheckState.FETCHED)
 
 
 class CheckTrigger(models.TextChoices):
@@ -39,8 +45,34 @@ class Verdict(models.TextChoices):
     PROBABLE_FORGERY = "probable_forgery", _("Probably a fake image made to look like the survivor: needs review")
     POSSIBLE_MATCH = "possible_match", _("Possible match: needs review")
     NO_MATCH = "no_match", _("Nothing matching was found")
+    # Nothing matched among what could be read, but the page was not read fully (an age gate, a
+    # login wall, a bot check, a page only a browser builds, limits): never "nothing matching".
+    PARTIAL = "partial", _("Could not be read fully")
     UNREACHABLE = "unreachable", _("Could not be checked")
     REMOVED = "removed", _("Removed")
+
+
+#: Why a page was not read fully, in a few plain words ("Could not be read fully (age gate)").
+#: The codes are the fetching library's (`takedown.fetching.PARTIAL_REASONS`) plus
+#: `media_unreadable`, which the check adds when media it found could not be fetched or decoded.
+PARTIAL_LABELS = {
+    "bot_challenge": _("bot check"),
+    "login_wall": _("login wall"),
+    "age_gate": _("age gate"),
+    "paywall": _("paywall"),
+    "legal_block": _("blocked for legal reasons"),
+    "needs_rendering": _("built by scripts, not rendered"),
+    "render_failed": _("the browser could not render it"),
+    "candidate_limit": _("more images than the limit"),
+    "stream_limit": _("more videos than the limit"),
+    "page_limit": _("more pages than the limit"),
+    "page_unreadable": _("a further page could not be fetched"),
+    "media_unreadable": _("some images or videos could not be read"),
+}
+
+
+def partial_label(reason: str) -> str:
+    return str(PARTIAL_LABELS.get(reason, reason.replace("_", " ")))
 
 
 class ItemCheck(models.Model):
@@ -67,6 +99,22 @@ class ItemCheck(models.Model):
     error_reason = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
 
+    # How the page was read (issue 20). Null on checks sealed before these were kept, so their
+    # evidence payload (and digest) stays exactly what it was.
+    bytes_fetched = models.PositiveBigIntegerField(null=True, blank=True)
+    requests_made = models.PositiveIntegerField(null=True, blank=True)
+    rendered = models.BooleanField(null=True, blank=True)
+    # Why the page was not read fully: [{"reason", "detail", "url"}], empty when it was. Encrypted:
+    # details and URLs name what was reported.
+    partial = EncryptedJSONField(null=True, blank=True)
+    # The reason the verdict names (the first obstacle, else the first limit); plain, for lists.
+    partial_reason = models.CharField(max_length=32, blank=True)
+    # Further pages of a thread or gallery that were read (URLs, encrypted).
+    pages = EncryptedJSONField(null=True, blank=True)
+    # What the browser did when the page was rendered: requests made, refused, blocked, and
+    # connections that escaped the fetcher (always 0); counts only.
+    render_stats = models.JSONField(null=True, blank=True)
+
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     verdict_text = models.TextField(blank=True)
     prev_digest = models.CharField(max_length=64, blank=True)
@@ -79,6 +127,11 @@ class ItemCheck(models.Model):
     def __str__(self) -> str:
         return f"check {self.pk} of item {self.item_id}: {self.verdict or self.state}"
 
+    @property
+    def partial_reads(self) -> list[dict[str, str]]:
+        """Why the page was not read fully, each with its plain label (for the evidence page)."""
+        return [{**p, "label": partial_label(str(p.get("reason", "")))} for p in self.partial or []]
+
 
 class FoundMedium(models.Model):
     """One medium fetched from a checked page: its evidence and hashes, never its bytes."""
@@ -90,6 +143,18 @@ class FoundMedium(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     sniffed_type = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=8, blank=True)
+    # How it was found (issue 20): `how` is og, json-ld, static, inline-json, noscript, rendered,
+    # direct or playlist (a streamed video); `source` the exact spot (og:image,
+    # json-ld:VideoObject.contentUrl, script:hls ...); `page_number` the page of a thread (1 = the
+    # reported page). Blank on media recorded before these were kept.
+    how = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    page_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Distinct frames hashed, for a video or a sampled stream.
+    frames = models.PositiveIntegerField(null=True, blank=True)
+    # A streamed video: the playlist, the rendition chosen, and each sampled segment (URL, start
+    # time, size and SHA-256 or the error). Digests only, never the segments. Encrypted (URLs).
+    stream = EncryptedJSONField(null=True, blank=True)
     # Hashes of the found copy (image or video frames). Encrypted like registered hashes: they
     # are derived from intimate content and could be inverted into a likeness.
     hashes = EncryptedJSONField(default=list)
@@ -114,3 +179,8 @@ class FoundMedium(models.Model):
 
     def __str__(self) -> str:
         return f"medium {self.pk} of check {self.item_check_id}"
+
+    @property
+    def segments_fetched(self) -> int:
+        """Sampled segments of a stream that were fetched (the evidence page shows n of m)."""
+        return sum(1 for s in (self.stream or {}).get("segments", []) if not s.get("error"))

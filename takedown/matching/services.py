@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -24,24 +24,33 @@ from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.queue import task_on_commit, task_send
 from takedown.core.transport import fetch_policy
-from takedown.detectors.base import DetectorContext, DetectorError, failed
+from takedown.detectors.base import DetectorContext
 from takedown.detectors.base import FaceTemplate as DetectorFaceTemplate
 from takedown.detectors.fusion import Fused, HashEvidence, finding_from_dict, fuse, strongest
-from takedown.detectors.media import medium_from_bytes
 from takedown.fetching import (
     FetchError,
     FetchResult,
     HttpStatusError,
+    PageRenderer,
+    PageResult,
     fetch_media,
+    obstacle_reading,
     registrable_domain,
 )
-from takedown.hashing.errors import HashingError
 from takedown.hashing.hashes import Hash
-from takedown.hashing.matcher import Match, best_match, hash_found
+from takedown.hashing.matcher import Match, best_match
 from takedown.matching.bank import bank_lookup
-from takedown.matching.detection import detector_registry
 from takedown.matching.evidence import evidence_digest, evidence_payload
-from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
+from takedown.matching.models import (
+    OPEN_CHECK_STATES,
+    CheckState,
+    CheckTrigger,
+    FoundMedium,
+    ItemCheck,
+    Verdict,
+    partial_label,
+)
+from takedown.matching.reading import PageReading, page_reading, partial_entry
 from takedown.registry.models import ContentKind
 from takedown.registry.selectors import platform_for_host
 
@@ -66,7 +75,7 @@ _HEADLINES = {
     "possible_match": "Possible match. ",
 }
 
-FetchOutcome = Literal["retry", "fetched", "done", "skipped"]
+FetchOutcome = Literal["retry", "fetched", "render", "done", "skipped"]
 
 
 def _audit_item(actor: Actor, item: ReportedItem, case: Case, action: str, data: dict[str, object]) -> None:
@@ -81,6 +90,7 @@ def _audit_item(actor: Actor, item: ReportedItem, case: Case, action: str, data:
 
 
 FETCH_TASK = "takedown.matching.tasks.fetch_check"
+RENDER_TASK = "takedown.matching.tasks.render_check"
 MATCH_TASK = "takedown.matching.tasks.match_check"
 
 
@@ -92,7 +102,7 @@ def item_check_request(*, actor: Actor, item: ReportedItem, trigger: str = Check
     the open checks.
     """
     item = item_check_started(item=item)
-    open_check = ItemCheck.objects.filter(item=item, state__in=[CheckState.PENDING, CheckState.FETCHED]).first()
+    open_check = ItemCheck.objects.filter(item=item, state__in=OPEN_CHECK_STATES).first()
     if open_check is not None:
         return open_check
     case = Case.objects.get(pk=item.case_id)
@@ -118,11 +128,11 @@ def items_check_reported(*, case_id: int, item_ids: list[int]) -> int:
     return len(items)
 
 
-def _claim_for_fetch(check_id: int) -> bool:
-    """Take a pending check; a check started longer ago than a task may run was abandoned."""
+def _claim(check_id: int, state: CheckState) -> bool:
+    """Take a check waiting in `state`; a check started longer ago than a task may run was abandoned."""
     stale = timezone.now() - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
     return (
-        ItemCheck.objects.filter(pk=check_id, state=CheckState.PENDING)
+        ItemCheck.objects.filter(pk=check_id, state=state)
         .filter(Q(started_at__isnull=True) | Q(started_at__lt=stale))
         .update(started_at=timezone.now())
         == 1
@@ -130,35 +140,87 @@ def _claim_for_fetch(check_id: int) -> bool:
 
 
 def check_fetch(*, check_id: int, final_attempt: bool = False) -> FetchOutcome:
-    """Fetch the item's URL and its media and hash them (no database transaction held meanwhile)."""
-    if not _claim_for_fetch(check_id):
+    """Fetch the item's URL and its media and hash them (no database transaction held meanwhile).
+
+    The static read (no browser on the fetch queue) follows streams and a thread's pages. A page
+    that only a browser can read (`needs_rendering`) goes to the render queue when rendering is
+    on ("render": the task queues `render_check`); off, it is recorded as not read fully.
+    """
+    if not _claim(check_id, CheckState.PENDING):
         return "skipped"
     check = ItemCheck.objects.filter(pk=check_id).first()
     if check is None:  # the case was withdrawn and deleted meanwhile
         return "skipped"
     try:
-        page = fetch_media(check.requested_url, fetch_policy())
+        page = fetch_media(check.requested_url, fetch_policy(), render="never")
     except FetchError as error:
-        if error.transient and not final_attempt:
-            ItemCheck.objects.filter(pk=check_id).update(started_at=None, attempts=check.attempts + 1)
-            return "retry"
-        _record_failure(check_id=check_id, error=error)
-        return "done"
-    media_rows: list[FoundMedium] = []
-    context = detection_context(check.case_id)
-    for outcome in page.outcomes:
-        url = outcome.candidate.url
-        if outcome.error is not None:
-            media_rows.append(FoundMedium(url=url, error_reason=outcome.error.reason))
-            continue
-        result = outcome.result
-        assert result is not None
-        row = _hash_medium(url, result)
-        if context is not None and row.hashes and len(media_rows) < settings.DETECTOR_MAX_MEDIA:
-            row.findings = _detect(result, context)
-        media_rows.append(row)
-    _record_fetched(check_id=check_id, page=page.page, media=media_rows)
+        return _fetch_failed(check, error, final_attempt=final_attempt)
+    if settings.RENDER_PAGES and any(p.reason == "needs_rendering" for p in page.partial):
+        moved = ItemCheck.objects.filter(pk=check_id, state=CheckState.PENDING).update(
+            state=CheckState.RENDER, started_at=None
+        )
+        return "render" if moved else "skipped"
+    reading = page_reading(page, detection_context(check.case_id))
+    _record_fetched(check_id=check_id, page=page, reading=reading, expected=CheckState.PENDING)
     return "fetched"
+
+
+def check_render(*, check_id: int, renderer: PageRenderer | None, final_attempt: bool = False) -> FetchOutcome:
+    """Read the page again in the browser (`renderer`, this worker process's), on the render queue.
+
+    The page is read from the start with rendering: static candidates, streams and pages as
+    before, plus what the page's scripts built and requested. Without a renderer (Chromium or
+    Playwright missing on this worker) the static reading is recorded and says so.
+    """
+    if not _claim(check_id, CheckState.RENDER):
+        return "skipped"
+    check = ItemCheck.objects.filter(pk=check_id).first()
+    if check is None:
+        return "skipped"
+    extra: list[dict[str, Any]] = []
+    try:
+        if renderer is None:
+            page = fetch_media(check.requested_url, fetch_policy(), render="never")
+            extra.append(
+                partial_entry(
+                    "render_failed",
+                    "No browser is available on the render worker (Chromium or Playwright is missing).",
+                )
+            )
+        else:
+            page = fetch_media(check.requested_url, fetch_policy(), renderer=renderer, render="always")
+    except FetchError as error:
+        return _fetch_failed(check, error, final_attempt=final_attempt)
+    reading = page_reading(page, detection_context(check.case_id), extra_partial=extra)
+    _record_fetched(check_id=check_id, page=page, reading=reading, expected=CheckState.RENDER)
+    return "fetched"
+
+
+@transaction.atomic
+def check_render_timed_out(*, check_id: int, limit: float) -> Verdict | None:
+    """The render task ran out of time (its soft limit): seal the check as not read fully, so a
+    page that always overruns is not rendered again and again."""
+    locked = _lock_check(check_id)
+    if locked is None or locked[2].state != CheckState.RENDER:
+        return None
+    _case, item, check = locked
+    check.partial = [
+        partial_entry("render_failed", f"Reading and rendering the page took longer than the limit ({limit:g} s).")
+    ]
+    check.partial_reason = "render_failed"
+    check.rendered = False
+    text = _partial_text(check.partial, hashed=0, closest=None)
+    _seal(check, item, Verdict.PARTIAL, text)
+    return Verdict.PARTIAL
+
+
+def _fetch_failed(check: ItemCheck, error: FetchError, *, final_attempt: bool) -> FetchOutcome:
+    """The reported URL itself failed: retry later when it can heal, else record the failure."""
+    if error.transient and not final_attempt:
+        ItemCheck.objects.filter(pk=check.pk).update(started_at=None, attempts=check.attempts + 1)
+        return "retry"
+    _record_failure(check_id=check.pk, error=error)
+    return "done"
 
 
 def detection_context(case_id: int) -> DetectorContext | None:
@@ -185,42 +247,6 @@ def detection_context(case_id: int) -> DetectorContext | None:
     return DetectorContext(face_templates=templates)
 
 
-def _detect(result: FetchResult, context: DetectorContext) -> list[dict[str, object]]:
-    """Every enabled detector's finding for one fetched medium (JSON, stored encrypted)."""
-    try:
-        registry = detector_registry()
-    except DetectorError as error:  # misconfigured: `manage.py check` reports it too; the check goes on
-        logger.error("Detectors are misconfigured, checks run on hashes only: %s", error)
-        return []
-    try:
-        medium = medium_from_bytes(result.body, result.sniffed_type)
-    except DetectorError as error:
-        return [failed("media", "", str(error)[:300]).to_dict()]
-    return [finding.to_dict() for finding in registry.analyse_all(medium, context)]
-
-
-def _hash_medium(url: str, result: FetchResult) -> FoundMedium:
-    medium = FoundMedium(
-        url=url,
-        status_code=result.status,
-        size=result.size,
-        sha256=result.sha256,
-        sniffed_type=result.sniffed_type,
-        kind=result.kind,
-    )
-    if result.kind not in {"image", "video"}:
-        medium.error_reason = "not_media"
-        return medium
-    try:
-        hashed = hash_found(result.body)
-    except HashingError as error:
-        medium.error_reason = "unreadable"
-        medium.detail = str(error)[:500]
-        return medium
-    medium.hashes = [[h.signal, h.value, h.quality, h.variant] for h in hashed.hashes]
-    return medium
-
-
 def _evidence_fields(check: ItemCheck, result: FetchResult) -> None:
     check.final_url = result.final_url
     check.redirect_chain = [[hop.url, hop.status, hop.location] for hop in result.redirect_chain]
@@ -235,16 +261,23 @@ def _evidence_fields(check: ItemCheck, result: FetchResult) -> None:
 
 
 @transaction.atomic
-def _record_fetched(*, check_id: int, page: FetchResult, media: list[FoundMedium]) -> None:
+def _record_fetched(*, check_id: int, page: PageResult, reading: PageReading, expected: CheckState) -> None:
     check = ItemCheck.objects.select_for_update().filter(pk=check_id).first()
-    if check is None or check.state != CheckState.PENDING:
+    if check is None or check.state != expected:
         return
-    _evidence_fields(check, page)
+    _evidence_fields(check, page.page)
+    check.bytes_fetched = reading.bytes_fetched
+    check.requests_made = reading.requests
+    check.rendered = reading.rendered
+    check.partial = reading.partial
+    check.partial_reason = reading.partial_reason
+    check.pages = reading.pages
+    check.render_stats = reading.render_stats
     check.state = CheckState.FETCHED
     check.save()
-    for medium in media:
+    for medium in reading.media:
         medium.item_check = check
-    FoundMedium.objects.bulk_create(media)
+    FoundMedium.objects.bulk_create(reading.media)
 
 
 def _lock_check(check_id: int) -> tuple[Case, ReportedItem, ItemCheck] | None:
@@ -263,7 +296,7 @@ def _lock_check(check_id: int) -> tuple[Case, ReportedItem, ItemCheck] | None:
 @transaction.atomic
 def _record_failure(*, check_id: int, error: FetchError) -> None:
     locked = _lock_check(check_id)
-    if locked is None or locked[2].state != CheckState.PENDING:
+    if locked is None or locked[2].state not in {CheckState.PENDING, CheckState.RENDER}:
         return
     _case, item, check = locked
     check.error_reason = error.reason
@@ -273,11 +306,19 @@ def _record_failure(*, check_id: int, error: FetchError) -> None:
     status = getattr(error, "status", None)
     if isinstance(error, HttpStatusError):
         check.status_code = status
+    # A refusal that is really a wall (a login form, an age check, a bot check) says so.
+    obstacle = obstacle_reading(error)
+    if obstacle is not None:
+        check.partial = [partial_entry(obstacle.reason, obstacle.detail, obstacle.url)]
+        check.partial_reason = obstacle.reason
     was_seen = item.status in {ItemStatus.LIVE} or item.checks.filter(verdict=Verdict.MATCH).exists()
     if status in GONE_STATUSES and was_seen:
         verdict, text = Verdict.REMOVED, f"Removed: the page now answers {status}."
     elif status in GONE_STATUSES:
         verdict, text = Verdict.UNREACHABLE, f"The page does not exist (HTTP {status})."
+    elif obstacle is not None:
+        verdict = Verdict.UNREACHABLE
+        text = f"Could not be read ({partial_label(obstacle.reason)}): {obstacle.detail} ({error})"
     else:
         verdict, text = Verdict.UNREACHABLE, f"Could not be checked ({error.reason}): {error}"
     _seal(check, item, verdict, text)
@@ -355,15 +396,22 @@ def check_match(*, check_id: int) -> Verdict | None:
         medium.save()
         fused.append((medium, verdict_of_medium))
 
-    was_seen = item.status in {ItemStatus.LIVE, ItemStatus.REMOVED}
     hashed = [m for m in media if m.hashes]
+    partial = check.partial or []
     top = strongest([f for _m, f in fused])
     if top is not None and top.verdict != "no_match":
         verdict = Verdict(top.verdict)
         text = _HEADLINES.get(top.verdict, "") + " ".join(top.reasons)
         if top.needs_review:
             text += " Needs review by a person before any notice."
-    elif was_seen and item.status == ItemStatus.LIVE:
+        if partial:
+            text += f" The page was not read fully ({_partial_labels(partial)})."
+    elif partial:
+        # Nothing matched, but something stood in front of the content or was left unread: say
+        # so, never "nothing matching found" (and never "removed" for a page now behind a wall).
+        verdict = Verdict.PARTIAL
+        text = _partial_text(partial, hashed=len(hashed), closest=closest)
+    elif item.status == ItemStatus.LIVE:
         verdict = Verdict.REMOVED
         text = "Removed: the page is up but the matching image is gone" + (
             f" (closest distance now {closest.distance})." if closest else "."
@@ -425,7 +473,30 @@ def _platform_key(host: str) -> str:
     return registrable_domain(host) or host
 
 
+def _partial_labels(partial: list[dict[str, Any]]) -> str:
+    labels: list[str] = []
+    for entry in partial:
+        label = partial_label(str(entry.get("reason", "")))
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+def _partial_text(partial: list[dict[str, Any]], *, hashed: int, closest: Match | None) -> str:
+    """ "Could not be read fully (age gate): nothing matching among what could be read ..." """
+    head = f"Could not be read fully ({_partial_labels(partial)}): "
+    if not hashed:
+        body = "no image or video could be read."
+    else:
+        nearest = f" Closest: {closest.signal.upper()} distance {closest.distance}." if closest else ""
+        body = f"nothing matching among what could be read ({hashed} image(s) or video(s)).{nearest}"
+    details = " ".join(str(entry.get("detail", "")) for entry in partial[:3] if entry.get("detail"))
+    return head + body + (f" {details}" if details else "")
+
+
 #: The item status each verdict points to; the cases app applies the item's own history to it.
+#: A page not read fully is "could not be checked" for the item (cases has no status of its own for
+#: it yet); the check's verdict and `partial_reason` say which wall or limit it was.
 _ITEM_STATUS_OF_VERDICT = {
     Verdict.MATCH: ItemStatus.LIVE,
     Verdict.PROBABLE_FORGERY: ItemStatus.NEEDS_REVIEW,  # detector scores alone never make a link "live"
@@ -433,6 +504,7 @@ _ITEM_STATUS_OF_VERDICT = {
     Verdict.REMOVED: ItemStatus.REMOVED,
     Verdict.NO_MATCH: ItemStatus.NO_MATCH,
     Verdict.UNREACHABLE: ItemStatus.UNREACHABLE,
+    Verdict.PARTIAL: ItemStatus.UNREACHABLE,
 }
 
 
@@ -474,7 +546,7 @@ def recheck_due(*, now: object = None, limit: int = 500) -> int:
             case__status__in=ACTIVE_STATUSES,
         )
         .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=moment - interval))
-        .exclude(checks__state__in=[CheckState.PENDING, CheckState.FETCHED])
+        .exclude(checks__state__in=OPEN_CHECK_STATES)
         .order_by("last_checked_at")[:limit]
     )
     count = 0
@@ -490,7 +562,8 @@ def checks_resume(*, limit: int = 500) -> int:
     PostgreSQL, not the broker, is the record of work to do: a message can be lost when Redis
     restarts without persistence, when it was down as the report was committed, or when a worker
     failed to publish the next step (the database restarting under it). A pending check never
-    started (or whose claim went stale) is fetched again; a fetched one is matched again.
+    started (or whose claim went stale) is fetched again, one waiting for the browser rendered again,
+    a fetched one matched again.
     """
     now = timezone.now()
     waited = now - timedelta(seconds=settings.TASK_RESUME_AFTER_SECONDS)
@@ -498,11 +571,17 @@ def checks_resume(*, limit: int = 500) -> int:
     pending = ItemCheck.objects.filter(state=CheckState.PENDING).filter(
         Q(started_at__isnull=True, created_at__lt=waited) | Q(started_at__lt=stale)
     )
+    rendering = ItemCheck.objects.filter(state=CheckState.RENDER).filter(
+        Q(started_at__isnull=True, created_at__lt=waited) | Q(started_at__lt=stale)
+    )
     fetched = ItemCheck.objects.filter(state=CheckState.FETCHED, fetched_at__lt=waited)
     count = 0
     try:
         for check_id in pending.order_by("id").values_list("id", flat=True)[:limit]:
             task_send(FETCH_TASK, check_id)
+            count += 1
+        for check_id in rendering.order_by("id").values_list("id", flat=True)[:limit]:
+            task_send(RENDER_TASK, check_id)
             count += 1
         for check_id in fetched.order_by("id").values_list("id", flat=True)[:limit]:
             task_send(MATCH_TASK, check_id)

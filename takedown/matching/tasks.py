@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import random
+from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_shutdown, worker_shutdown
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from takedown.matching import services
+from takedown.matching.rendering import process_renderer, process_renderer_close
 
 MAX_FETCH_RETRIES = 5
 # The database restarting under a task: try again in a few seconds rather than fail the message
@@ -37,6 +42,32 @@ def fetch_check(self, check_id: int) -> str:  # type: ignore[no-untyped-def]
         raise self.retry(countdown=_backoff(self.request.retries))
     if outcome == "fetched":
         match_check.delay(check_id)
+    elif outcome == "render":
+        render_check.delay(check_id)
+    return outcome
+
+
+@shared_task(
+    bind=True,
+    name="takedown.matching.tasks.render_check",
+    max_retries=MAX_FETCH_RETRIES,
+    autoretry_for=DATABASE_DOWN,
+    retry_backoff=True,
+    soft_time_limit=settings.RENDER_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.RENDER_TASK_TIME_LIMIT,
+)
+def render_check(self, check_id: int) -> str:  # type: ignore[no-untyped-def]
+    """The page again, in this worker process's browser (queue RENDER_QUEUE, routed in settings)."""
+    final = bool(self.request.is_eager) or self.request.retries >= MAX_FETCH_RETRIES
+    try:
+        outcome = services.check_render(check_id=check_id, renderer=process_renderer(), final_attempt=final)
+    except SoftTimeLimitExceeded:
+        services.check_render_timed_out(check_id=check_id, limit=settings.RENDER_TASK_SOFT_TIME_LIMIT)
+        return "done"
+    if outcome == "retry":
+        raise self.retry(countdown=_backoff(self.request.retries))
+    if outcome == "fetched":
+        match_check.delay(check_id)
     return outcome
 
 
@@ -54,3 +85,14 @@ def recheck_due() -> int:
 @shared_task(name="takedown.matching.tasks.checks_resume")
 def checks_resume() -> int:
     return services.checks_resume()
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _close_renderer(**_kwargs: Any) -> None:
+    """Stop this process's browser when its worker process (prefork child, or a solo worker) ends."""
+    process_renderer_close()
+
+
+# The embedded default renders in the web process: stop the browser when it exits.
+atexit.register(process_renderer_close)

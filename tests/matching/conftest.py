@@ -1,4 +1,6 @@
-"""A local web site whose pages carry edited copies of shared photos, for checking tests."""
+"""Local web sites for checking tests: pages carrying edited copies of shared photos, the archetype
+site of issue 20 (streamed video, JSON-LD, threads, script-built galleries, an age gate), and the
+real broker for tests that start workers."""
 
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from pytest_django import Settings
+
+from takedown.matching.rendering import process_renderer_close
+from tests.fetching.archetypes.media import SHARED
+from tests.fetching.archetypes.site import Site as ArchetypeSite
+from tests.fetching.archetypes.site import build_site
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
 
@@ -91,3 +99,49 @@ def site() -> Iterator[Site]:
     thread.start()
     yield state
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def archetypes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchetypeSite]:
+    """The archetype site of tests/fetching/archetypes (streams encoded by PyAV from the shared
+    videos), once per session; its host names resolve through `tests.matching.archetype_hosts`."""
+    if not SHARED.exists():
+        pytest.fail(f"the shared test data is missing: {SHARED}")
+    built = build_site(tmp_path_factory.mktemp("matching-archetypes"))
+    yield built
+    built.server.close()
+
+
+@pytest.fixture
+def archetype_resolver(settings: Settings) -> None:
+    settings.FETCH_RESOLVER = "tests.matching.archetype_hosts.resolve"
+    settings.FETCH_ALLOW_LOOPBACK = True
+    settings.CHECK_ON_REPORT = True
+
+
+@pytest.fixture
+def process_browser() -> Iterator[None]:
+    """Renders in this process (the embedded default) use the process's browser: stop it after."""
+    yield
+    process_renderer_close()
+
+
+@pytest.fixture
+def real_broker(broker_url: str, settings: Settings) -> Iterator[str]:
+    """Make the web process publish tasks to the real Redis broker instead of running them inline."""
+    from takedown.celery import app
+
+    def forget_connections() -> None:
+        # The app caches its producer pool for the broker it first connected to (an earlier test
+        # may have made it connect to the default URL); drop it so the next send uses ours.
+        app.amqp._producer_pool = None
+        app._pool = None
+
+    saved = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = broker_url
+    forget_connections()
+    settings.CHECK_ON_REPORT = True
+    yield broker_url
+    app.conf.task_always_eager, app.conf.broker_url = saved
+    forget_connections()

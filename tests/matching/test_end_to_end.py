@@ -5,11 +5,10 @@ PostgreSQL -> SSRF-safe fetch of a local site -> hashing -> matching -> evidence
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
-from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from takedown.cases.models import Case, ItemStatus, ReportedItem
@@ -21,27 +20,6 @@ from tests.conftest import wait_for
 from tests.matching.conftest import Site, center_cropped, page_with, photo, recompressed
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def real_broker(broker_url: str, settings: Settings) -> Iterator[str]:
-    """Make the web process publish tasks to the real Redis broker instead of running them inline."""
-    from takedown.celery import app
-
-    def forget_connections() -> None:
-        # The app caches its producer pool for the broker it first connected to (an earlier test
-        # may have made it connect to the default URL); drop it so the next send uses ours.
-        app.amqp._producer_pool = None
-        app._pool = None
-
-    saved = (app.conf.task_always_eager, app.conf.broker_url)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = broker_url
-    forget_connections()
-    settings.CHECK_ON_REPORT = True
-    yield broker_url
-    app.conf.task_always_eager, app.conf.broker_url = saved
-    forget_connections()
 
 
 def done_checks(case: Case) -> int:
