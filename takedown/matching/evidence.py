@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Prefetch
 
 from takedown.matching.models import FoundMedium, ItemCheck
 
@@ -67,13 +69,25 @@ def evidence_payload(check: ItemCheck) -> dict[str, Any]:
                 "detail": m.detail,
                 **_how_found(m),
             }
-            for m in check.media.order_by("id")
+            for m in _media(check)
         ],
     }
     reading = _reading(check)
     if reading is not None:
         payload["reading"] = reading
     return payload
+
+
+#: Fields of a medium the digest does not cover: large encrypted JSON, not loaded to seal or verify.
+_NOT_COVERED = ("hashes", "findings", "reasons")
+
+
+def _media(check: ItemCheck) -> Iterable[FoundMedium]:
+    """The check's media in id order: the ones `evidence_chain` prefetched, else a query that
+    leaves out what the digest does not cover (decrypting every hash would cost most of a seal)."""
+    if "media" in getattr(check, "_prefetched_objects_cache", {}):
+        return check.media.all()
+    return check.media.defer(*_NOT_COVERED).order_by("id")
 
 
 def _reading(check: ItemCheck) -> dict[str, Any] | None:
@@ -115,7 +129,7 @@ def evidence_chain(case_id: int) -> list[ItemCheck]:
         ItemCheck.objects.filter(case_id=case_id)
         .exclude(digest="")
         .order_by("finished_at", "id")
-        .prefetch_related("media")
+        .prefetch_related(Prefetch("media", queryset=FoundMedium.objects.defer(*_NOT_COVERED).order_by("id")))
     )
 
 

@@ -353,6 +353,19 @@ def _hash_text(match: Match, item_number: int) -> str:
     )
 
 
+_MATCH_FIELDS = [
+    "matched",
+    "matched_item_id",
+    "signal",
+    "distance",
+    "registered_variant",
+    "found_variant",
+    "detail",
+    "assessment",
+    "reasons",
+]
+
+
 @transaction.atomic
 def check_match(*, check_id: int) -> Verdict | None:
     """Compare what a check found with the case's registered hashes, fuse with the detector
@@ -393,7 +406,8 @@ def check_match(*, check_id: int) -> Verdict | None:
         verdict_of_medium = fuse(evidence, [finding_from_dict(f) for f in medium.findings or []])
         medium.assessment = verdict_of_medium.verdict
         medium.reasons = list(verdict_of_medium.reasons)
-        medium.save()
+        # Only what matching decided: the hashes and findings (large, encrypted) are not written again.
+        medium.save(update_fields=_MATCH_FIELDS)
         fused.append((medium, verdict_of_medium))
 
     hashed = [m for m in media if m.hashes]

@@ -31,8 +31,10 @@ from takedown.matching.services import check_render_timed_out, checks_resume, it
 from takedown.organizations.models import Organization
 from takedown.organizations.services import organization_create
 from tests.cases.conftest import staff_client
+from tests.fetching.archetypes import site as site_module
 from tests.fetching.archetypes.site import Site as ArchetypeSite
 from tests.fetching.servers import LocalServer, RawServer, redirect, respond
+from tests.matching import archetype_hosts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("archetype_resolver")]
 
@@ -70,6 +72,10 @@ def label_of(site: ArchetypeSite, item_id: str) -> str | None:
 def matched(site: ArchetypeSite, check: ItemCheck) -> dict[str, str | None]:
     """Last part of each matched medium's URL -> the registered label it matched."""
     return {m.url.rsplit("/", 1)[-1]: label_of(site, m.matched_item_id) for m in check.media.all() if m.matched}
+
+
+def test_the_resolver_knows_every_archetype_host() -> None:
+    assert set(site_module.HOSTS) == set(archetype_hosts.HOSTS)
 
 
 def test_streamed_video_pages_are_matched_by_their_frames(archetypes: ArchetypeSite) -> None:
