@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from takedown.cli.files import walk
 from takedown.detectors.base import DetectorError, FaceTemplate, templates_from_bundle
-from takedown.detectors.faces import FACE_MATCH_THRESHOLD, face_distances, face_templates_from_image, find_faces
+from takedown.detectors.faces import FACE_MATCH_THRESHOLD, face_distances, find_faces, template_from_face
 from takedown.detectors.media import medium_from_bytes
 from takedown.hashing import __version__
 from takedown.hashing.bundle import MAX_FACE_TEMPLATES, BundleFace, build_bundle, dump_bundle, load_bundle
@@ -71,14 +71,20 @@ def cmd_faces(args: argparse.Namespace) -> int:
         if medium.kind != "image":
             print(f"skipped {path}: a video or animation; use a still portrait photo", file=err)
             continue
-        found = face_templates_from_image(medium.frames[0])
+        found = find_faces(medium.frames[0])
         if not found:
             print(f"skipped {path}: no face found; use a photo where your face is clear and faces the camera", file=err)
             continue
         if len(found) > 1:
             print(f"skipped {path}: {len(found)} faces found; use a photo with only you in it", file=err)
             continue
-        template = found[0]
+        template = template_from_face(found[0])
+        if found[0].quality.poor:
+            print(
+                f"warning {path}: the face is {', '.join(found[0].quality.problems)}; it is added, but a clearer, "
+                "larger portrait facing the camera matches better",
+                file=err,
+            )
         if any(max(abs(a - b) for a, b in zip(f.vector, template.vector, strict=True)) < 1e-4 for f in faces):
             print(f"skipped {path}: the same face template is already in the bundle", file=err)
             continue

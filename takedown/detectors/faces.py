@@ -305,10 +305,12 @@ def face_templates_from_image(image: Image.Image) -> list[FaceTemplate]:
 
     Values are rounded to 6 decimals: it changes distances by less than 1e-5 and keeps bundles small.
     """
-    return [
-        FaceTemplate(secrets.token_hex(16), tuple(round(float(x), 6) for x in face.vector), FACE_MODEL)
-        for face in find_faces(image)
-    ]
+    return [template_from_face(face) for face in find_faces(image)]
+
+
+def template_from_face(face: FoundFace) -> FaceTemplate:
+    """A found face as a template: a random id and the descriptor rounded to 6 decimals."""
+    return FaceTemplate(secrets.token_hex(16), tuple(round(float(x), 6) for x in face.vector), FACE_MODEL)
 
 
 def distances(vector: npt.NDArray[np.float64], templates: tuple[FaceTemplate, ...]) -> npt.NDArray[np.float64]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+from PIL import Image
 
 from takedown.detectors.base import DetectorContext, templates_from_bundle
 from takedown.detectors.faces import FaceDetector
@@ -96,3 +97,14 @@ def test_nothing_usable_is_an_error_and_hash_does_not_load_dlib(tmp_path: Path) 
     )
     check = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
+
+
+def test_a_poor_portrait_is_added_with_a_warning(tmp_path: Path) -> None:
+    small = tmp_path / "small.jpg"
+    with Image.open(OBAMA[0]) as im:
+        im.convert("RGB").resize((im.width // 8, im.height // 8)).save(small, quality=90)
+    bundle = tmp_path / "b.json"
+    result = _cli("faces", str(small), "--bundle", str(bundle), "--i-consent-to-face-matching")
+    assert result.returncode == 0, result.stderr
+    assert f"warning {small}: the face is small (" in result.stderr and "matches better" in result.stderr
+    assert len(load_bundle(bundle.read_bytes()).face_templates) == 1
