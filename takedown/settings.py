@@ -571,8 +571,11 @@ NOTICES_WEBHOOK_READ_TIMEOUT = _env_int("NOTICES_WEBHOOK_READ_TIMEOUT", 30)
 NOTICES_RETRY_BASE_SECONDS = float(os.environ.get("NOTICES_RETRY_BASE_SECONDS", "30"))
 # After a deadline passes, how long the re-check may take before escalation is proposed anyway.
 NOTICES_RECHECK_WAIT_MINUTES = _env_int("NOTICES_RECHECK_WAIT_MINUTES", 60)
-# Unknown hosts: the RDAP server asked who holds a site's address (its `/ip/<address>` endpoint,
-# RFC 9083), e.g. https://rdap.org or a registry's base URL, and how long to wait for it.
-# Empty: no lookup (the advocate finds the host by hand); Cloudflare's ranges are checked anyway.
-NOTICES_RDAP_URL = os.environ.get("NOTICES_RDAP_URL", "").strip()
+# Unknown hosts: who holds a site's address is asked of the registry IANA's RDAP bootstrap files
+# name (RFC 9224, fetched from this base URL through the SSRF-safe fetcher, kept in the database and
+# refreshed when older than the maximum age or by `manage.py rdap_bootstrap`), with this timeout per
+# request. Empty: no lookup (the advocate enters the site's contact); Cloudflare's ranges are
+# checked anyway.
+NOTICES_RDAP_BOOTSTRAP_URL = os.environ.get("NOTICES_RDAP_BOOTSTRAP_URL", "https://data.iana.org/rdap/").strip()
+NOTICES_RDAP_BOOTSTRAP_MAX_AGE_DAYS = _env_int("NOTICES_RDAP_BOOTSTRAP_MAX_AGE_DAYS", 30)
 NOTICES_RDAP_TIMEOUT = _env_int("NOTICES_RDAP_TIMEOUT", 10)

@@ -1,30 +1,47 @@
-"""Writes for the platform registry: loading the data file, and platforms for hosting providers.
+"""Writes for the platform registry: loading the data file, platforms for hosting providers and for
+sites an advocate found a contact for, and IANA's RDAP bootstrap data.
 
 Every write audits itself in the same transaction. The admin edits the registry through
-`platform_save` (and its siblings), never by saving models directly.
+`registry_row_save` (and its siblings), never by saving models directly.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.db.models import F, Model
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
-from takedown.core.errors import InvalidInput
-from takedown.fetching.domains import normalise_host
+from takedown.core.errors import Conflict, InvalidInput
+from takedown.fetching.domains import normalise_host, registrable_domain
 from takedown.registry import bases as b
 from takedown.registry import hosting
-from takedown.registry.hosting import HostingProvider
-from takedown.registry.models import ChannelKind, Jurisdiction, Platform, PlatformChannel, PlatformDomain
+from takedown.registry.hosting import HostingProvider, RdapFailure
+from takedown.registry.models import (
+    ChannelKind,
+    Intake,
+    Jurisdiction,
+    Platform,
+    PlatformChannel,
+    PlatformDomain,
+    PlatformKind,
+    RdapBootstrapFile,
+)
+from takedown.registry.selectors import platform_for_host
 
 REGISTRY_FORMAT = "takedown-platforms"
 
@@ -88,8 +105,20 @@ def _platform_values(entry: Mapping[str, Any], version: str) -> dict[str, Any]:
     partner = entry.get("stopncii_partner")
     if partner is not None and not isinstance(partner, bool):
         raise InvalidInput(f"{where}: stopncii_partner must be true, false or null")
+    kind = entry.get("kind", PlatformKind.SOCIAL)
+    if kind not in PlatformKind.values:
+        raise InvalidInput(f"{where}: kind must be one of {PlatformKind.values}")
+    first_party = entry.get("first_party", kind not in {PlatformKind.HOSTING, PlatformKind.CDN})
+    if not isinstance(first_party, bool):
+        raise InvalidInput(f"{where}: first_party must be true or false")
+    follow_up = entry.get("follow_up_days", 7)
+    if not isinstance(follow_up, int) or not 1 <= follow_up <= 90:
+        raise InvalidInput(f"{where}: follow_up_days must be a whole number of days from 1 to 90")
     return {
         "name": name.strip(),
+        "kind": kind,
+        "first_party": first_party,
+        "follow_up_days": follow_up,
         "serves": serves,
         "supported_bases": bases,
         "stopncii_partner": partner,
@@ -133,6 +162,18 @@ def _sync_channels(platform: Platform, channels: Any) -> bool:
         bases = _str_list(entry.get("bases"), f"{where}.bases")
         if any(code not in b.BASES for code in bases):
             raise InvalidInput(f"{where}: unknown legal bases")
+        intake = entry.get("intake", "")
+        if intake and intake not in Intake.values:
+            raise InvalidInput(f"{where}: intake must be one of {Intake.values}")
+        verified = entry.get("verified")
+        if verified is not None and not isinstance(verified, dt.date):
+            raise InvalidInput(f"{where}: verified must be a date (YYYY-MM-DD)")
+        flags = {}
+        for flag in ("hashes_vetted", "trusted_flagger_only"):
+            value = entry.get(flag, False)
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{where}: {flag} must be true or false")
+            flags[flag] = value
         row, outcome = _sync(
             PlatformChannel,
             {"platform": platform, "kind": entry["kind"], "address": address.strip()},
@@ -141,6 +182,9 @@ def _sync_channels(platform: Platform, channels: Any) -> bool:
                 "fields": _str_list(entry.get("fields"), f"{where}.fields"),
                 "note": str(entry.get("note") or ""),
                 "position": position,
+                "intake": intake,
+                "verified_on": verified,
+                **flags,
             },
         )
         keep.append(row.pk)
@@ -229,15 +273,67 @@ def registry_row_delete(*, actor: Actor, row: PlatformDomain | PlatformChannel) 
 
 
 # ---------------------------------------------------------------------------------------------------
+# IANA's RDAP bootstrap data, fetched through the SSRF-safe fetcher and kept in the database
+
+
+def rdap_enabled() -> bool:
+    return bool(settings.NOTICES_RDAP_BOOTSTRAP_URL)
+
+
+def rdap_bootstrap_refresh(*, actor: Actor) -> int:
+    """Fetch IANA's RDAP bootstrap files (through the fetcher) and store them; returns how many.
+
+    The network calls run outside any transaction; the files are written together, so a lookup
+    never sees half a refresh. Raises RdapFailure when a file cannot be fetched or is not valid
+    (the stored copy, if any, stays).
+    """
+    base = settings.NOTICES_RDAP_BOOTSTRAP_URL
+    if not base:
+        raise RdapFailure("disabled", _("Hosting provider lookups are not configured on this server."))
+    files = hosting.fetch_bootstrap(base.rstrip("/") + "/", hosting.rdap_policy())
+    now = timezone.now()
+    with transaction.atomic():
+        for name, data in files.items():
+            RdapBootstrapFile.objects.update_or_create(
+                name=name,
+                defaults={"data": data, "source_url": base[:500], "fetched_at": now},
+            )
+        audit_record(
+            actor=actor,
+            action="platforms.rdap_bootstrap_refreshed",
+            subject_type="platform_registry",
+            subject_id="rdap-bootstrap",
+            data={"files": sorted(files), "source": base},
+        )
+    return len(files)
+
+
+def rdap_bootstrap_files(*, actor: Actor) -> dict[str, Any]:
+    """The stored bootstrap files; fetched first when none are stored or they are too old.
+
+    This is what makes lookups work out of the box: the first lookup on a fresh install fetches
+    the files; `manage.py rdap_bootstrap` (and the beat, if the deployment schedules it) keeps them
+    fresh. A refresh that fails while an older copy exists keeps using the older copy.
+    """
+    rows = {row.name: row for row in RdapBootstrapFile.objects.all()}
+    max_age = timedelta(days=settings.NOTICES_RDAP_BOOTSTRAP_MAX_AGE_DAYS)
+    complete = all(name in rows for name in hosting.BOOTSTRAP_FILES)
+    fresh = complete and all(timezone.now() - rows[n].fetched_at < max_age for n in hosting.BOOTSTRAP_FILES)
+    if not fresh:
+        try:
+            rdap_bootstrap_refresh(actor=actor)
+        except RdapFailure:
+            if not complete:
+                raise
+        else:
+            rows = {row.name: row for row in RdapBootstrapFile.objects.all()}
+    return {name: rows[name].data for name in hosting.BOOTSTRAP_FILES}
+
+
+# ---------------------------------------------------------------------------------------------------
 # Unknown hosts: the hosting provider
 
-# The bases a notice to a hosting provider found by RDAP may use. The EU DSA's notice-and-action
-# duty (Art. 16) is written for hosting services; India's IT Rules bind every intermediary, web
-# hosts included (IT Act s. 2(1)(w)); every host has an acceptable-use policy. The TAKE IT DOWN
-# Act and the UK OSA reach services that publish user content (a "covered platform", a
-# user-to-user service), which a plain web host usually is not, so they are left out: the advocate
-# can still send under the platform's policy, and the registry can list a host with more.
-HOSTING_BASES = [b.EU_DSA, b.IN_IT_RULES, b.PLATFORM_POLICY]
+HOSTING_BASES = list(b.HOSTING_BASES)
 CLOUDFLARE_SLUG = "cloudflare"
 
 
@@ -263,24 +359,33 @@ class HostingRoute:
         return {
             "source": self.source or None,
             "provider": self.provider.name if self.provider else ("Cloudflare" if self.source else None),
-            "rdap_server": settings.NOTICES_RDAP_URL if self.source == "rdap" else None,
+            "rdap_server": urlsplit(self.provider.source_url).hostname if self.provider else None,
             "reason": self.reason or None,
         }
 
 
 def hosting_route(*, address: str | None) -> HostingRoute:
-    """Cloudflare's ranges first, then the configured RDAP lookup. A network call; writes nothing."""
+    """Cloudflare's ranges first, then RDAP through IANA's bootstrap. Network calls; writes only the
+    bootstrap cache (in its own transaction, so call this outside any other)."""
     if not address:
         return HostingRoute(
             source="", reason="no_address", detail=_("No check has recorded the address the site is served from yet.")
         )
     if hosting.is_cloudflare(address):
         return HostingRoute(source="cloudflare_ranges")
-    lookup = hosting.hosting_lookup()
-    if lookup is None:
+    if not rdap_enabled():
         return HostingRoute(
             source="", reason="disabled", detail=_("Hosting provider lookups are not configured on this server.")
         )
+    try:
+        files = rdap_bootstrap_files(actor=Actor.system())
+    except RdapFailure as failure:
+        return HostingRoute(
+            source="",
+            reason=f"bootstrap_{failure.reason}",
+            detail=_("IANA's list of registries could not be fetched: %(detail)s") % {"detail": failure.detail},
+        )
+    lookup = hosting.RdapHostingLookup(files, hosting.rdap_policy(), allow_http=bool(settings.FETCH_ALLOW_LOOPBACK))
     answer = hosting.explain(lookup, address)
     if answer.provider is None:
         return HostingRoute(source="", reason=answer.reason, detail=answer.detail)
@@ -297,8 +402,8 @@ def hosting_platform(*, actor: Actor, route: HostingRoute) -> Platform | None:
     """The platform notices to this host go to: Cloudflare's, or one created (or reused) for the provider.
 
     A provider's platform is made like an admin-made one (no data version, so the registry
-    loader leaves it alone) with an email channel to the abuse address RDAP named; if RDAP later
-    names another address, it is added as the preferred channel and the old one kept.
+    loader leaves it alone) with an email channel to the abuse address RDAP named, dated today;
+    if RDAP later names another address, it is added as the preferred channel and the old one kept.
     """
     if route.source == "cloudflare_ranges":
         return Platform.objects.filter(slug=CLOUDFLARE_SLUG, is_active=True).first()
@@ -309,6 +414,8 @@ def hosting_platform(*, actor: Actor, route: HostingRoute) -> Platform | None:
         slug=_hosting_slug(provider),
         defaults={
             "name": provider.name,
+            "kind": PlatformKind.HOSTING,
+            "first_party": False,
             "serves": list(Jurisdiction.values),
             "supported_bases": list(HOSTING_BASES),
             "confidence": "rdap",
@@ -319,8 +426,14 @@ def hosting_platform(*, actor: Actor, route: HostingRoute) -> Platform | None:
     if not platform.is_active:
         return None
     channel, channel_created = PlatformChannel.objects.get_or_create(
-        platform=platform, kind=ChannelKind.EMAIL, address=provider.abuse_email, defaults={"position": 0}
+        platform=platform,
+        kind=ChannelKind.EMAIL,
+        address=provider.abuse_email,
+        defaults={"position": 0, "intake": Intake.ABUSE_EMAIL, "verified_on": timezone.localdate()},
     )
+    if not channel_created and channel.verified_on != timezone.localdate():
+        channel.verified_on = timezone.localdate()  # RDAP named it again just now
+        channel.save(update_fields=["verified_on"])
     if channel_created and not created:
         platform.channels.exclude(pk=channel.pk).update(position=F("position") + 1)
     if created:
@@ -331,4 +444,100 @@ def hosting_platform(*, actor: Actor, route: HostingRoute) -> Platform | None:
             subject_id=platform.pk,
             data={"slug": platform.slug, "provider": provider.name, "source": "rdap"},
         )
+    return platform
+
+
+# ---------------------------------------------------------------------------------------------------
+# Unknown sites: a contact the advocate found
+
+
+def _site_slug(domain: str) -> str:
+    tail = slugify(domain.replace(".", "-")) or hashlib.sha256(domain.encode()).hexdigest()[:16]
+    return ("site-" + tail)[:64].rstrip("-")
+
+
+def _parse_contact(contact: str) -> tuple[str, str]:
+    """(channel kind, address) for an abuse email address or an https form URL; InvalidInput otherwise."""
+    text = contact.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if "@" in text and "/" not in text:
+        try:
+            EmailValidator()(text)
+        except ValidationError as exc:
+            raise InvalidInput(_("That is not a valid email address.")) from exc
+        return ChannelKind.EMAIL, text.lower()
+    try:
+        URLValidator(schemes=["https"])(text)
+    except ValidationError as exc:
+        raise InvalidInput(
+            _("Enter the site's abuse email address, or the address of its report form starting with https://.")
+        ) from exc
+    return ChannelKind.WEB_FORM, text
+
+
+@transaction.atomic
+def site_contact_record(*, actor: Actor, host: str, contact: str, name: str = "", provider: bool = False) -> Platform:
+    """Save the contact an advocate found for a site the registry does not know, for every later case.
+
+    `contact` is the abuse email address or the URL of the report form of the site itself, or of
+    its hosting provider (`provider`). The platform is registered under the site's registrable
+    domain (so every host of that site finds it next time), like an admin-made row (no data
+    version: the registry loader leaves it alone), with the channel dated today. A contact for a
+    site the registry already knows is added to that platform as its first channel.
+    """
+    try:
+        host = normalise_host(host)
+    except ValueError as exc:
+        raise InvalidInput(_("That is not a host name.")) from exc
+    kind, address = _parse_contact(contact)
+    domain = registrable_domain(host) or host
+    label = (name.strip() or domain)[:200]
+    platform = platform_for_host(host)
+    created = False
+    if platform is None:
+        platform, created = Platform.objects.get_or_create(
+            slug=_site_slug(domain),
+            defaults={
+                "name": label,
+                "kind": PlatformKind.HOSTING if provider else PlatformKind.SITE,
+                # Who hosts an unknown site is not known: its hosting provider stays a step of the ladder.
+                "first_party": False,
+                "serves": list(Jurisdiction.values),
+                "supported_bases": list(HOSTING_BASES),
+                "confidence": "advocate",
+                "notes": (
+                    f"Hosting provider of {domain}, contact entered by an advocate."
+                    if provider
+                    else f"Contact of {domain} entered by an advocate."
+                ),
+            },
+        )
+        if not platform.is_active:
+            raise Conflict(_("This site is switched off in the registry. Ask an administrator."))
+        PlatformDomain.objects.get_or_create(domain=domain, defaults={"platform": platform})
+    channel, channel_created = PlatformChannel.objects.get_or_create(
+        platform=platform,
+        kind=kind,
+        address=address,
+        defaults={
+            "position": 0,
+            "intake": Intake.ABUSE_EMAIL if kind == ChannelKind.EMAIL else Intake.POLICY_FORM,
+            "verified_on": timezone.localdate(),
+            "note": "entered by an advocate",
+        },
+    )
+    if channel_created:
+        platform.channels.exclude(pk=channel.pk).update(position=F("position") + 1)
+    else:
+        channel.verified_on = timezone.localdate()
+        channel.save(update_fields=["verified_on"])
+    audit_record(
+        actor=actor,
+        action="platform.contact_added",
+        subject_type="platform",
+        subject_id=platform.pk,
+        # No slug or domain: a site can be named after the survivor, and audit events outlive cases.
+        data={"kind": kind, "created": created, "provider": provider},
+    )
     return platform
