@@ -15,6 +15,7 @@ ACTIONS: dict[str, Promise] = {
     # organisations and staff
     "organization.created": _("Organisation created"),
     "organization.updated": _("Organisation changed"),
+    "organization.notifier_changed": _("Organisation's notice details or trusted-flagger status changed"),
     "membership.created": _("Staff member added to the organisation"),
     "membership.updated": _("Staff membership changed"),
     "membership.deactivated": _("Staff member's access removed"),
@@ -23,6 +24,8 @@ ACTIONS: dict[str, Promise] = {
     "platforms.loaded": _("Platform registry loaded"),
     "platform.saved": _("Platform registry entry changed"),
     "platform.hosting_created": _("Hosting provider added to the registry"),
+    "platform.contact_added": _("Contact for a site added to the registry by an advocate"),
+    "platforms.rdap_bootstrap_refreshed": _("List of internet registries (RDAP bootstrap) refreshed"),
     # cases
     "case.opened": _("Case opened"),
     "case.viewed": _("Case viewed by staff"),
@@ -78,6 +81,9 @@ ACTIONS: dict[str, Promise] = {
     "notice.deadline_content_gone": _("Deadline passed: the content is gone"),
     "notice.escalation_proposed": _("Next step proposed"),
     "notice.escalation_decided": _("Next step decided"),
+    "notice.removal_verified": _("Platform's removal confirmed by a check"),
+    "notice.removal_disputed": _("Platform said removed, but a check still finds the content: next steps proposed"),
+    "notice.contact_chosen": _("Survivor chose which contact details a removal request gives"),
     # platform API
     "platform_account.created": _("Platform account created"),
     "platform_account.vetting_changed": _("Platform vetting changed"),

@@ -30,6 +30,17 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+# Saved through `organization_notifier_set` (audited), like the other fields through their services.
+NOTIFIER_FIELDS = (
+    "notice_postal_address",
+    "notice_phone",
+    "trusted_flagger",
+    "trusted_flagger_coordinator",
+    "trusted_flagger_member_state",
+    "trusted_flagger_since",
+)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "kind", "slug", "is_active"]
@@ -63,6 +74,17 @@ class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 notice_contact_email=data.get("notice_contact_email") or "",
             )
         obj.pk = saved.pk
+        if any(field in form.changed_data for field in NOTIFIER_FIELDS):
+            services.organization_notifier_set(
+                actor=admin_actor(request),
+                organization=saved,
+                postal_address=data.get("notice_postal_address") or "",
+                phone=data.get("notice_phone") or "",
+                trusted_flagger=bool(data.get("trusted_flagger")),
+                coordinator=data.get("trusted_flagger_coordinator") or "",
+                member_state=data.get("trusted_flagger_member_state") or "",
+                since=data.get("trusted_flagger_since"),
+            )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Nothing to save: the memberships inline is read-only."""

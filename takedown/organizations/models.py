@@ -24,6 +24,20 @@ class Organization(TimestampedModel):
     # The address notices use as the notifier's contact when a survivor chooses not to share
     # their own (DESIGN section 7, "privacy of the notifier").
     notice_contact_email = models.EmailField(_("contact email for notices"), blank=True)
+    # Copyright (DMCA) notices are filed in the organisation's name, as agent, and 17 U.S.C.
+    # 512(c)(3)(A)(iv) asks for an address and telephone number: the organisation's, never the
+    # survivor's (notices-review "DMCA").
+    notice_postal_address = models.TextField(_("postal address for notices"), blank=True)
+    notice_phone = models.CharField(_("telephone for notices"), max_length=40, blank=True)
+    # EU DSA Art. 22: a Digital Services Coordinator may award an organisation established in its
+    # Member State the status of trusted flagger. Notices state it, platforms' trusted-flagger
+    # channels are used, and the Art. 22(3) annual report is exported from the notices sent.
+    trusted_flagger = models.BooleanField(_("DSA trusted flagger"), default=False)
+    trusted_flagger_coordinator = models.CharField(
+        _("designating Digital Services Coordinator"), max_length=200, blank=True
+    )
+    trusted_flagger_member_state = models.CharField(_("Member State of establishment"), max_length=2, blank=True)
+    trusted_flagger_since = models.DateField(_("trusted flagger since"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
@@ -124,3 +126,52 @@ def membership_set_active(*, actor: Actor, membership: Membership, active: bool)
             organization_id=membership.organization_id,
         )
     return membership
+
+
+@transaction.atomic
+def organization_notifier_set(
+    *,
+    actor: Actor,
+    organization: Organization,
+    postal_address: str,
+    phone: str,
+    trusted_flagger: bool,
+    coordinator: str = "",
+    member_state: str = "",
+    since: date | None = None,
+) -> Organization:
+    """How the organisation appears as the sender of notices: its address and telephone (copyright
+    notices are filed in its name), and its DSA trusted-flagger status with the Digital Services
+    Coordinator that awarded it (Art. 22: only entities established in the EU can be designated)."""
+    coordinator, member_state = coordinator.strip(), member_state.strip().upper()
+    if trusted_flagger and (not coordinator or len(member_state) != 2):
+        raise InvalidInput(
+            "A trusted flagger needs the designating Digital Services Coordinator and the Member State where "
+            "the organisation is established."
+        )
+    if not trusted_flagger:
+        coordinator, member_state, since = "", "", None
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    values = {
+        "notice_postal_address": postal_address.strip(),
+        "notice_phone": phone.strip(),
+        "trusted_flagger": trusted_flagger,
+        "trusted_flagger_coordinator": coordinator,
+        "trusted_flagger_member_state": member_state,
+        "trusted_flagger_since": since,
+    }
+    changed = [field for field, value in values.items() if getattr(organization, field) != value]
+    if not changed:
+        return organization
+    for field in changed:
+        setattr(organization, field, values[field])
+    organization.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="organization.notifier_changed",
+        subject_type="organization",
+        subject_id=organization.pk,
+        organization_id=organization.pk,
+        data={"changed": changed, "trusted_flagger": trusted_flagger},
+    )
+    return organization
