@@ -7,13 +7,29 @@ to the case. Frozen content holds contact details and a signature, so it is encr
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from takedown.core.fields import EncryptedJSONField, EncryptedTextField
 from takedown.core.models import TimestampedModel
-from takedown.registry.models import Platform, PlatformChannel
+from takedown.registry.models import MemberState, Platform, PlatformChannel
+
+# Crockford's base32 without look-alikes: read aloud or typed from a printout without mistakes.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_notice_reference() -> str:
+    """A notice's reference: random, so it reveals nothing (not how many notices exist, not the case).
+
+    Notices are forwarded to uploaders and published; "notice 1" would tell them this is the first,
+    and a case reference would let them try PINs. 40 random bits: unique in practice, and the
+    database's unique constraint catches the rest.
+    """
+    token = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"TDN-{token[:4]}-{token[4:]}"
 
 
 class NoticeStatus(models.TextChoices):
@@ -48,6 +64,7 @@ class ContactKind(models.TextChoices):
 class Notice(TimestampedModel):
     """A removal request to one platform, covering one or more reported items of a case."""
 
+    reference = models.CharField(_("reference"), max_length=16, unique=True, default=new_notice_reference)
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="notices")
     items = models.ManyToManyField("cases.ReportedItem", related_name="notices")
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="notices")
@@ -55,6 +72,9 @@ class Notice(TimestampedModel):
     basis_reason = models.TextField(_("why this basis"), blank=True)
     channel = models.CharField(_("channel"), max_length=16, choices=NoticeChannel.choices)
     recipient = models.CharField(_("recipient"), max_length=500, blank=True)  # email address or form URL
+    # What the channel is in law (registry Intake): a legal deadline runs only for a notice sent
+    # through the intake that starts it; every other notice gets the platform's follow-up window.
+    intake = models.CharField(_("intake"), max_length=20, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.DRAFT, db_index=True
     )
@@ -67,6 +87,19 @@ class Notice(TimestampedModel):
     # Copyright notices only: the original work, and that the survivor accepted the warning.
     dmca_work = EncryptedTextField(_("the original work"), blank=True, default="")
     dmca_acknowledged = models.BooleanField(_("copyright warning accepted"), default=False)
+    # EU DSA notices name the Member State whose offence the content breaks (Art. 16(2)(a)); for a
+    # Member State without a listed offence the advocate enters the national provision.
+    member_state = models.CharField(_("EU Member State"), max_length=2, choices=MemberState.choices, blank=True)
+    national_offence = models.CharField(_("national provision"), max_length=300, blank=True)
+    # Brazil (Marco Civil Art. 21): how the platform can verify who is asking (void without it).
+    requester_verification = EncryptedTextField(_("how the requester can be verified"), blank=True, default="")
+    # Direct links to the images or videos (and a time in a video), added by the advocate to the
+    # media the checks found: [{"url": ..., "time": "01:23"}]. Encrypted: they are the content's URLs.
+    media_links = EncryptedJSONField(_("direct media links"), default=list, blank=True)
+    # The survivor's own email goes to the platform only if the survivor chose it for this notice,
+    # after a plain warning (`notice_contact_choose`); otherwise the organisation's or a relay address.
+    use_survivor_contact = models.BooleanField(_("survivor chose to give their own email"), default=False)
+    survivor_contact_chosen_at = models.DateTimeField(null=True, blank=True)
 
     # Approval fixes the elements: a digest of them, so sending re-checks nothing changed since.
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +110,10 @@ class Notice(TimestampedModel):
 
     # Frozen at sending.
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the content is re-checked and the next step proposed: the legal deadline when the notice
+    # went through the intake that starts one (`legal_deadline`), else the platform's follow-up window.
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    legal_deadline = models.BooleanField(_("the due time is a legal deadline"), default=False)
     signature = EncryptedTextField(null=True, blank=True)
     contact_kind = models.CharField(max_length=16, choices=ContactKind.choices, blank=True)
     contact_email = EncryptedTextField(null=True, blank=True)
@@ -102,13 +138,17 @@ class Notice(TimestampedModel):
     # the outcome was decided (escalation proposed, or the content found gone).
     deadline_recheck_at = models.DateTimeField(null=True, blank=True)
     deadline_reviewed_at = models.DateTimeField(null=True, blank=True)
+    # A platform's "removed" is verified by a re-check: confirmed, or disputed when the check still
+    # finds the content (then flagged and escalated).
+    removal_verified_at = models.DateTimeField(null=True, blank=True)
+    removal_disputed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["case", "status", "due_at"])]
 
     def __str__(self) -> str:
-        return f"notice {self.pk} of case {self.case_id} to {self.platform_id} ({self.basis}, {self.status})"
+        return f"notice {self.reference} of case {self.case_id} to {self.platform_id} ({self.basis}, {self.status})"
 
     @property
     def is_frozen(self) -> bool:
@@ -151,20 +191,25 @@ class DeliveryAttempt(models.Model):
 
 
 class EscalationRung(models.TextChoices):
-    """The ladder, in order: each overdue step proposes the next."""
+    """What a proposed next step is. Which steps are proposed, and when, is `notices.ladder`."""
 
     FOLLOW_UP = "follow_up", _("Follow-up notice to the platform")
+    APPEAL = "appeal", _("Appeal or internal complaint to the platform")
+    REFILE = "refile", _("Notice filed again with what was missing")
     HOSTING_PROVIDER = "hosting_provider", _("Notice to the hosting provider")
     SEARCH_DEINDEX = "search_deindex", _("Removal from search results")
-    REGULATOR = "regulator", _("Complaint to a regulator")
+    REGULATOR = "regulator", _("Complaint to a regulator or dispute body")
+    HELPLINE = "helpline", _("Report to a helpline")
+    POLICE = "police", _("Report to the police")
 
 
-RUNG_ORDER = [
-    EscalationRung.FOLLOW_UP,
-    EscalationRung.HOSTING_PROVIDER,
-    EscalationRung.SEARCH_DEINDEX,
-    EscalationRung.REGULATOR,
-]
+class EscalationReason(models.TextChoices):
+    """Why a step was proposed."""
+
+    SENT = "sent", _("Proposed when the notice was sent")
+    OVERDUE = "overdue", _("The time passed with the content still online")
+    REJECTED = "rejected", _("The platform rejected the notice")
+    DISPUTED = "disputed", _("The platform said removed, but a check still finds the content")
 
 
 class EscalationStatus(models.TextChoices):
@@ -174,16 +219,21 @@ class EscalationStatus(models.TextChoices):
 
 
 class Escalation(TimestampedModel):
-    """A next step proposed because a notice's deadline passed with the content still up.
+    """A next step proposed for a notice: when it was sent (search de-indexing, eSafety for
+    Australians), when its time passed with the content still up, when it was rejected, or when the
+    platform said removed but a check still finds the content.
 
-    Nothing is sent by proposing: a rung either comes with a draft notice (which the advocate
-    completes, approves and sends as usual) or, for regulators, a text packet to file by hand.
-    `target` names the addressee within the rung (a platform slug, or a regulator code), so one
-    overdue notice can propose Google and Bing de-indexing side by side.
+    Nothing is sent by proposing: a step either comes with a draft notice (which the advocate
+    completes, approves and sends as usual) or, for regulators, helplines and the police, a text
+    packet to file by hand. `target` names the addressee within the rung (a platform slug, or a
+    route code), so one notice can propose Google and Bing de-indexing side by side.
     """
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="escalations")
     rung = models.CharField(_("step"), max_length=20, choices=EscalationRung.choices)
+    reason = models.CharField(
+        _("why"), max_length=16, choices=EscalationReason.choices, default=EscalationReason.OVERDUE
+    )
     target = models.CharField(_("addressed to"), max_length=64, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.PROPOSED

@@ -1,4 +1,5 @@
-"""Packets a person files by hand: a platform's web form, field by field, and a regulator complaint.
+"""Packets a person files by hand: a platform's web form, field by field, and a report to a
+regulator, dispute body, helpline or the police (the routes of `ladder`).
 
 Both are read-only views of a notice or a case. Web-form field names in the registry are free text
 ("location (URLs) of the content", "signature"), so each field is matched to a notice element by
@@ -16,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from takedown.cases.models import Case
+from takedown.notices.ladder import Route
 from takedown.notices.models import Notice
 from takedown.notices.rendering import NoticeContext, notice_context, render_notice
 from takedown.registry import bases as b
@@ -86,48 +88,25 @@ def form_packet(notice: Notice) -> FormPacket:
     )
 
 
-@dataclass(frozen=True)
-class Regulator:
-    code: str
-    name: str
-    link: str
-    jurisdictions: tuple[str, ...]
-
-
-# Where a survivor can complain when platforms do not act (../shared/reference/legal.md).
-REGULATORS: tuple[Regulator, ...] = (
-    Regulator(
-        "ftc_take_it_down", "US Federal Trade Commission (TAKE IT DOWN Act)", "https://takeitdown.ftc.gov/", ("US",)
-    ),
-    Regulator(
-        "eu_dsc",
-        "EU Digital Services Coordinator",
-        "https://digital-strategy.ec.europa.eu/en/policies/dsa-dscs",
-        ("EU",),
-    ),
-    Regulator(
-        "esafety", "eSafety Commissioner (Australia)", "https://www.esafety.gov.au/report/image-based-abuse", ("other",)
-    ),
-)
-
-
-def regulators_for(case: Case) -> list[Regulator]:
-    """Regulators for the case's jurisdictions; eSafety when none listed applies (it takes reports
-    about content hosted anywhere when the person is in Australia, which "somewhere else" may mean)."""
-    chosen = [r for r in REGULATORS if set(r.jurisdictions) & set(case.jurisdictions or [])]
-    return chosen or [REGULATORS[-1]]
-
-
-def regulator_packet(case: Case, regulator: Regulator, notices: Iterable[Notice]) -> str:
-    """A plain-text complaint: the case's facts, the links, and every notice sent with its dates."""
+def route_packet(case: Case, route: Route, notices: Iterable[Notice], *, reason: str = "") -> str:
+    """A plain-text complaint or report for a route: what it needs, the case's facts, the links, and
+    every notice sent with its dates, tickets and answers. Never the survivor's contact details or
+    the case reference: the advocate adds who is filing when they file it."""
     with translation.override(settings.NOTICES_LANGUAGE):
         lines = [
-            _("Complaint to %(regulator)s") % {"regulator": regulator.name},
-            _("File it at: %(link)s") % {"link": regulator.link},
+            _("Report to %(route)s") % {"route": route.name},
+        ]
+        if route.link:
+            lines.append(_("File it at: %(link)s") % {"link": route.link})
+        if route.phone:
+            lines.append(_("Telephone: %(phone)s") % {"phone": route.phone})
+        lines += ["", _("What it needs: %(needs)s") % {"needs": route.needs}]
+        if reason:
+            lines += ["", _("Why now: %(reason)s") % {"reason": reason}]
+        lines += [
             "",
-            _("Case reference: %(reference)s") % {"reference": case.reference},
             _("Nature of the content: %(kind)s") % {"kind": case.get_content_kind_display()},
-            _("Reported on: %(date)s") % {"date": case.created_at.strftime("%Y-%m-%d %H:%M UTC")},
+            _("Reported to us on: %(date)s") % {"date": case.created_at.strftime("%Y-%m-%d")},
             "",
             _("Reported links and what their last check found:"),
         ]
@@ -138,25 +117,33 @@ def regulator_packet(case: Case, regulator: Regulator, notices: Iterable[Notice]
         for notice in notices:
             if notice.sent_at is None:
                 continue
+            due = notice.due_at.strftime("%Y-%m-%d %H:%M UTC") if notice.due_at else "-"
             lines.append(
                 "- "
-                + _("%(platform)s, %(basis)s, sent %(sent)s, due %(due)s, status: %(status)s%(ticket)s")
+                + _(
+                    "%(platform)s, %(basis)s, reference %(reference)s, sent %(sent)s, %(due_kind)s %(due)s, "
+                    "status: %(status)s%(ticket)s"
+                )
                 % {
                     "platform": notice.platform.name,
                     "basis": b.basis_get(notice.basis).short_title,
+                    "reference": notice.reference,
                     "sent": notice.sent_at.strftime("%Y-%m-%d %H:%M UTC"),
-                    "due": notice.due_at.strftime("%Y-%m-%d %H:%M UTC") if notice.due_at else "-",
+                    "due_kind": _("legal deadline") if notice.legal_deadline else _("follow-up"),
+                    "due": due,
                     "status": notice.get_status_display(),
                     "ticket": (_(", platform ticket %(t)s") % {"t": notice.platform_ticket})
                     if notice.platform_ticket
                     else "",
                 }
             )
+            if notice.reply_reason:
+                lines.append("  " + _("The platform said: %(reason)s") % {"reason": notice.reply_reason})
         lines += [
             "",
             _(
                 "The evidence records (time of each check, the page's SHA-256 and the match found) are in the case "
-                "report, which can be attached."
+                "report, which can be attached. It contains no images."
             ),
         ]
     return "\n".join(str(line) for line in lines) + "\n"

@@ -50,6 +50,8 @@ def elements_digest(ctx: NoticeContext) -> str:
         "platform": ctx.notice.platform_id,
         "channel": ctx.notice.channel,
         "recipient": ctx.notice.recipient,
+        "intake": ctx.notice.intake,
+        "media_links": ctx.notice.media_links,
         "items": [i.url for i in ctx.items],
         "elements": ctx.elements,
         "details": ctx.notice.details,

@@ -14,7 +14,7 @@ from takedown.cases import services as case_services
 from takedown.cases.models import Case, ContactPreference
 from takedown.core.access import Actor
 from takedown.notices.models import Notice
-from takedown.notices.services import notice_approve, notice_draft
+from takedown.notices.services import notice_approve, notice_draft, notice_edit
 from takedown.organizations.models import Organization
 from takedown.registry.models import ChannelKind, ContentKind, Platform, PlatformChannel, PlatformDomain
 from takedown.registry.services import platforms_load
@@ -76,7 +76,22 @@ def webhook_platform(url: str, secret: str) -> Platform:
     return platform
 
 
-def approved_notice(case: Case, basis: str | None = None) -> Notice:
+def approved_notice(case: Case, basis: str | None = None, member_state: str = "DE") -> Notice:
+    """A drafted and approved notice for all the case's links (an EU notice names Germany's offence)."""
     staff = Actor(kind="staff", mfa_verified=True)
-    notice = notice_draft(actor=staff, case=case, items=list(case.items.all()), basis_code=basis)
+    notice = notice_draft(
+        actor=staff,
+        case=case,
+        items=list(case.items.all()),
+        basis_code=basis,
+        member_state=member_state if "EU" in (case.jurisdictions or []) else "",
+    )
+    if notice.basis == "br_marco_civil":
+        notice = notice_edit(actor=staff, notice=notice, details="", requester_verification=BR_VERIFICATION)
     return notice_approve(actor=staff, notice=notice)
+
+
+# Marco Civil Art. 21: how the platform can verify the requester (the advocate writes it, in Portuguese).
+BR_VERIFICATION = (
+    "Documento de identidade da pessoa retratada disponível mediante solicitação pelo endereço de contato."
+)

@@ -164,13 +164,33 @@ def rdap_network(
 
 @dataclass
 class RdapServer:
-    """A local RDAP server: `/ip/<address>` answers from `records`, or as `mode` says (404, garbage, slow)."""
+    """A local RDAP server: `/ip/<address>` answers from `records`, or as `mode` says (404, garbage,
+    slow, a redirect to `redirect_to`); `/bootstrap/<file>` serves IANA-shaped bootstrap files that
+    send every address in 5.0.0.0/8 and 2a01::/16 to this server. It records each request's path
+    and User-Agent (the fetcher's, never an RDAP library's own client)."""
 
     url: str = ""
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    mode: str = "ok"  # ok, garbage, slow, error
+    mode: str = "ok"  # ok, garbage, slow, error, redirect
     delay: float = 0.0
+    redirect_to: str = ""
     queries: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+
+    @property
+    def bootstrap_url(self) -> str:
+        return f"{self.url}/bootstrap/"
+
+    def bootstrap(self, name: str) -> dict[str, Any]:
+        base = f"{self.url}/"
+        services: dict[str, list[Any]] = {
+            "ipv4.json": [[["5.0.0.0/8"], [base]]],
+            "ipv6.json": [[["2a01::/16"], [base]]],
+            "asn.json": [[["64496-64511"], [base]]],
+            "dns.json": [[["example"], [base]]],
+            "object-tags.json": [[["abuse@example.test"], ["TEST"], [base]]],
+        }
+        return {"version": "1.0", "publication": "2026-11-30T00:00:00Z", "services": services[name]}
 
 
 @pytest.fixture
@@ -181,14 +201,21 @@ def rdap_server() -> Iterator[RdapServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.queries.append(self.path)
+            state.agents.append(self.headers.get("User-Agent", ""))
             if state.mode == "slow":
                 release.wait(state.delay)
-            address = self.path.removeprefix("/ip/")
-            if state.mode == "garbage":
+            headers: dict[str, str] = {}
+            if self.path.startswith("/bootstrap/"):
+                name = self.path.removeprefix("/bootstrap/")
+                status, body, kind = 200, json.dumps(state.bootstrap(name)).encode(), "application/json"
+            elif state.mode == "redirect":
+                status, body, kind = 302, b"", "text/plain"
+                headers["Location"] = state.redirect_to
+            elif state.mode == "garbage":
                 status, body, kind = 200, b"<html>not rdap", "text/html"
             elif state.mode == "error":
                 status, body, kind = 500, b'{"errorCode": 500}', "application/rdap+json"
-            elif address in state.records:
+            elif (address := self.path.removeprefix("/ip/")) in state.records:
                 status, body, kind = 200, json.dumps(state.records[address]).encode(), "application/rdap+json"
             else:
                 status, body, kind = 404, b'{"errorCode": 404, "title": "Not Found"}', "application/rdap+json"
@@ -196,6 +223,8 @@ def rdap_server() -> Iterator[RdapServer]:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
             except OSError:

@@ -68,7 +68,10 @@ def test_email_notice_reaches_the_smtp_server_with_the_four_take_it_down_element
 
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.SENT and notice.is_frozen and notice.due_at is not None
-    assert (notice.due_at - notice.sent_at).total_seconds() == 48 * 3600
+    # Telegram's abuse address is not a designated TAKE IT DOWN process: the 48 hours do not start
+    # there (Sec. 3(a)(1)(A)); the platform's follow-up window applies instead.
+    assert not notice.legal_deadline and notice.intake == "abuse_email"
+    assert (notice.due_at - notice.sent_at).total_seconds() == 7 * 24 * 3600
     (attempt,) = DeliveryAttempt.objects.filter(notice=notice)
     assert attempt.outcome == DeliveryOutcome.DELIVERED and attempt.idempotency_key == delivery_key(notice.pk)
 
@@ -78,6 +81,7 @@ def test_email_notice_reaches_the_smtp_server_with_the_four_take_it_down_element
     assert recipients == ["abuse@telegram.org"] and sender == "send@helpline.example.org"
     message = inbox.parsed()
     assert message["Reply-To"] == ORG_NOTICE_EMAIL
+    assert message["Subject"] == f"Non-consensual intimate image: removal request {notice.reference}"
     assert message["Message-ID"] == f"<{delivery_key(notice.pk)}@notices.takedown>"
     body = text_body(message)
     assert body.replace("\r\n", "\n") == notice.content_text  # what was frozen is what was sent

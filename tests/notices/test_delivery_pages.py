@@ -18,7 +18,14 @@ from takedown.cases.models import Case
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
 from takedown.matching.services import item_check_request
-from takedown.notices.models import DeliveryAttempt, Escalation, EscalationStatus, Notice, NoticeStatus
+from takedown.notices.models import (
+    DeliveryAttempt,
+    Escalation,
+    EscalationRung,
+    EscalationStatus,
+    Notice,
+    NoticeStatus,
+)
 from takedown.notices.report import case_report_html
 from takedown.notices.services import deadlines_review, notice_mark_submitted
 from takedown.organizations.models import Organization
@@ -52,7 +59,7 @@ def escalate(case: Case, capture: Callable[..., Any]) -> Escalation:
     with capture(execute=True):
         deadlines_review()
     deadlines_review()
-    return Escalation.objects.get(notice=notice)
+    return Escalation.objects.get(notice=notice, rung=EscalationRung.FOLLOW_UP)
 
 
 def test_form_packet_page_and_marking_it_submitted(case: Case, org_a: Organization) -> None:

@@ -44,6 +44,7 @@ from takedown.notices.models import (
     DeliveryAttempt,
     DeliveryOutcome,
     Escalation,
+    EscalationReason,
     EscalationRung,
     Notice,
     NoticeChannel,
@@ -60,7 +61,7 @@ from takedown.notices.services import (
 from takedown.notices.tasks import deadlines_due
 from takedown.organizations.models import Organization
 from takedown.registry import bases as b
-from takedown.registry.models import ChannelKind, Platform, PlatformChannel, PlatformDomain
+from takedown.registry.models import ChannelKind, Intake, Platform, PlatformChannel, PlatformDomain
 from tests.cases.conftest import bundle_text
 from tests.matching.conftest import Site, page_with, photo, recompressed
 from tests.notices.conftest import ORG_NOTICE_EMAIL, open_case, webhook_platform
@@ -126,7 +127,10 @@ def make_platforms(receiver_url: str) -> tuple[Platform, Platform, Platform]:
         slug="mail-platform", name="Mail Platform", serves=["US"], supported_bases=[b.US_TAKE_IT_DOWN]
     )
     PlatformDomain.objects.create(platform=mail, domain="127.0.0.1")
-    PlatformChannel.objects.create(platform=mail, kind=ChannelKind.EMAIL, address=MAIL_PLATFORM_ADDRESS)
+    # This platform designated its email address as its TAKE IT DOWN process: the Act's 48 hours run.
+    PlatformChannel.objects.create(
+        platform=mail, kind=ChannelKind.EMAIL, address=MAIL_PLATFORM_ADDRESS, intake=Intake.TIDA_PROCESS
+    )
     hook = webhook_platform(receiver_url, WEBHOOK_SECRET)  # EU DSA only, signed webhooks
     PlatformDomain.objects.create(platform=hook, domain="127.0.0.2")
     form = Platform.objects.create(
@@ -150,7 +154,7 @@ def text_body(message: Any) -> str:
 
 
 def draft_and_approve(case: Case, item: ReportedItem) -> Notice:
-    notice = notice_draft(actor=STAFF, case=case, items=[item])
+    notice = notice_draft(actor=STAFF, case=case, items=[item], member_state="DE")
     return notice_approve(actor=STAFF, notice=notice)
 
 
@@ -248,11 +252,23 @@ def test_matched_item_to_email_webhook_and_form_then_the_deadline_proposes_escal
     assert rechecks[on_form.pk].verdict == Verdict.REMOVED  # type: ignore[union-attr]
     assert deadlines_due.apply().get() == 0  # reviewed once, proposed once
 
-    (escalation,) = Escalation.objects.filter(notice__case=case)
+    overdue = Escalation.objects.filter(notice__case=case, reason=EscalationReason.OVERDUE)
+    # The designated process's 48 hours passed: the FTC route is proposed beside the follow-up.
+    assert sorted(overdue.values_list("rung", "target")) == [
+        (EscalationRung.FOLLOW_UP, "mail-platform"),
+        (EscalationRung.REGULATOR, "ftc_take_it_down"),
+    ]
+    escalation = overdue.get(rung=EscalationRung.FOLLOW_UP)
     assert escalation.notice_id == email_notice.pk and escalation.rung == EscalationRung.FOLLOW_UP
     draft = escalation.draft_notice
     assert draft is not None and draft.status == NoticeStatus.DRAFT and draft.platform_id == mail_platform.pk
     assert list(draft.items.all()) == [on_mail]
-    assert AuditEvent.objects.filter(action="notice.escalation_proposed", subject_id=str(case.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="notice.escalation_proposed", subject_id=str(case.pk), data__reason="overdue"
+        ).count()
+        == 1
+    )
     assert AuditEvent.objects.filter(action="notice.deadline_content_gone", subject_id=str(case.pk)).count() == 1
-    assert Notice.objects.get(pk=dsa_notice.pk).deadline_recheck_at is None  # no fixed hours under the DSA
+    # The DSA sets no hours: its notice is followed up after the platform's window, not yet due.
+    assert Notice.objects.get(pk=dsa_notice.pk).deadline_recheck_at is None

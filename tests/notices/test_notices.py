@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,14 +12,16 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from takedown.cases import services as case_services
-from takedown.cases.models import Case, ContactPreference, RegisteredHash
+from takedown.cases.models import Case, ContactPreference, RegisteredHash, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput
+from takedown.core.models import AuditEvent
 from takedown.matching.models import CheckState, CheckTrigger, FoundMedium, ItemCheck, Verdict
 from takedown.notices.models import ContactKind, Notice, NoticeStatus
 from takedown.notices.rendering import notice_pdf, relay_token, render_notice
 from takedown.notices.services import (
     notice_approve,
+    notice_contact_choose,
     notice_draft,
     notice_edit,
     notice_mark_ready,
@@ -30,7 +33,7 @@ from takedown.organizations.models import Organization
 from takedown.registry import bases as b
 from takedown.registry.models import ContentKind
 from tests.cases.conftest import bundle_text, shared_photo
-from tests.notices.conftest import open_case
+from tests.notices.conftest import BR_VERIFICATION, open_case, webhook_platform
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("registry")]
 
@@ -63,12 +66,14 @@ def lines(value: str) -> list[str]:
 def test_every_basis_renders_every_required_element_in_text_html_and_json(org: Organization, code: str) -> None:
     case = open_case(
         organization=org,
-        jurisdictions=["US", "EU", "UK", "IN", "BR"],
+        jurisdictions=["US", "EU", "UK", "AU", "IN", "BR"],
         urls=["https://x.com/someone/status/1", "https://x.com/someone/status/2"],
     )
-    notice = draft(case, code)
+    notice = notice_draft(actor=STAFF, case=case, items=list(case.items.all()), basis_code=code, member_state="DE")
     if code == b.US_DMCA:
         notice = complete_dmca(notice)
+    if code == b.BR_MARCO_CIVIL:
+        notice = notice_edit(actor=STAFF, notice=notice, details="", requester_verification=BR_VERIFICATION)
     assert notice.basis == code and notice.platform.slug == "x"
     assert notice_validate(notice) == []
     rendered = render_notice(notice)
@@ -81,7 +86,19 @@ def test_every_basis_renders_every_required_element_in_text_html_and_json(org: O
             assert html.escape(line) in rendered.html, (element, line)
     assert "https://x.com/someone/status/2" in rendered.text
     assert rendered.html.startswith("<!doctype html>")
+    # What every notice carries (notices-review.md "What reviewers need"), and what none does.
+    text = rendered.text
+    opening = (
+        "Imagem íntima não consensual de pessoa adulta, real ou gerada por IA"
+        if code == b.BR_MARCO_CIVIL
+        else "Non-consensual intimate image of an adult, real or AI-generated: please remove globally"
+    )
+    assert text.startswith(opening)
+    assert notice.reference in text and re.search(r"(Date|Data): \d{1,2} ", text)
+    assert ("Declaração de não consentimento" if code == b.BR_MARCO_CIVIL else "Statement of non-consent") in text
+    assert re.search(r"Direct link|Link direto", text)
     assert case.reference not in rendered.text + rendered.html + str(rendered.json)
+    assert not re.search(r"notice \d", text)  # no sequence number
 
 
 def test_the_notice_language_does_not_follow_the_page(org: Organization, settings: Settings) -> None:
@@ -99,9 +116,9 @@ def test_digital_forgery_is_named_as_such(org: Organization) -> None:
     assert "It is a digital forgery within the meaning of the Act" in text
 
 
-def _record_match(case: Case) -> str:
-    """A finished check of the case's first item with a matching medium; returns the matched file id."""
-    item = case.items.first()
+def _record_match(case: Case, item: ReportedItem | None = None) -> str:
+    """A finished check of an item (the case's first) with a matching medium; returns the matched file id."""
+    item = item or case.items.first()
     assert item is not None
     file_id = RegisteredHash.objects.filter(case=case).values_list("item_id", flat=True).first()
     assert file_id is not None
@@ -120,29 +137,51 @@ def _record_match(case: Case) -> str:
         verdict_text="near-identical copy: PDQ distance 8 to registered file 1",
     )
     FoundMedium.objects.create(
-        item_check=check, url=item.url + "/img.jpg", sha256="b" * 64, matched=True, matched_item_id=file_id
+        item_check=check,
+        url=item.url + "/img.jpg",
+        sha256="b" * 64,
+        kind="image",
+        matched=True,
+        matched_item_id=file_id,
     )
     return file_id
 
 
 @pytest.mark.parametrize("consent", [True, False])
-def test_json_notice_carries_evidence_and_hashes_only_with_consent(org: Organization, consent: bool) -> None:
-    case = open_case(organization=org, consent_share_hashes=consent, bundle=bundle_text(shared_photo(1)))
-    file_id = _record_match(case)
+def test_hashes_go_only_through_the_api_with_consent_and_never_in_text(
+    org: Organization, consent: bool, settings: Settings
+) -> None:
+    settings.FETCH_ALLOW_LOOPBACK = True
+    webhook_platform("http://127.0.0.1:9/hook", "secret")
+    case = open_case(
+        organization=org,
+        jurisdictions=["EU"],
+        consent_share_hashes=consent,
+        bundle=bundle_text(shared_photo(1)),
+        urls=["https://hashmatch.example/v/1", "https://x.com/a/status/1"],
+    )
+    api_item, x_item = case.items.get(host="hashmatch.example"), case.items.get(host="x.com")
+    file_id = _record_match(case, api_item)
+    _record_match(case, x_item)
     pdq = RegisteredHash.objects.get(case=case, item_id=file_id, signal="pdq", variant="original").value
-    rendered = render_notice(draft(case))
-    evidence = rendered.json["items"][0]["evidence"]
+    api = render_notice(notice_draft(actor=STAFF, case=case, items=[api_item], member_state="DE"))
+    evidence = api.json["items"][0]["evidence"]
     assert evidence["verdict_text"] == "near-identical copy: PDQ distance 8 to registered file 1"
     assert evidence["page_sha256"] == "a" * 64 and evidence["matched_media_sha256"] == ["b" * 64]
     assert evidence["checked_at"] and evidence["verdict"] == str(Verdict.MATCH.label)
-    assert "a" * 64 in rendered.text and "near-identical copy" in rendered.text
+    assert api.json["items"][0]["media"] == [{"url": api_item.url + "/img.jpg", "kind": "image", "time": ""}]
+    # The direct link of the matched image, for the reviewer; never a hash value in the text.
+    assert f"Image, direct link: {api_item.url}/img.jpg" in api.text and "near-identical copy" in api.text
+    assert pdq not in api.text + api.html
     if consent:
-        assert {"signal": "pdq", "value": pdq, "file": file_id} in rendered.json["hashes"]
-        assert {h["signal"] for h in rendered.json["hashes"]} == {"pdq", "phash"}
-        assert pdq in rendered.text and pdq in rendered.html
+        assert {"signal": "pdq", "value": pdq, "file": file_id} in api.json["hashes"]
+        assert {h["signal"] for h in api.json["hashes"]} == {"pdq", "phash"}
     else:
-        assert rendered.json["hashes"] == []
-        assert pdq not in rendered.text + rendered.html + str(rendered.json)
+        assert api.json["hashes"] == []
+        assert pdq not in str(api.json)
+    # A web form (a person reads it) never carries them, whatever the consent.
+    form = render_notice(notice_draft(actor=STAFF, case=case, items=[x_item], member_state="DE"))
+    assert form.json["hashes"] == [] and pdq not in form.text + form.html + str(form.json)
 
 
 def _missing(notice: Notice) -> set[str]:
@@ -163,7 +202,7 @@ def test_validation_names_each_missing_element_and_blocks_approval(org_a: Organi
     with pytest.raises(InvalidInput):
         notice_mark_ready(actor=STAFF, notice=tida)
     assert Notice.objects.get(pk=tida.pk).status == NoticeStatus.DRAFT
-    assert _missing(draft(case, "eu_dsa")) == {"notifier_name_email"}
+    assert _missing(draft(case, "eu_dsa")) == {"notifier_name_email", "legal_explanation"}  # no Member State
 
     settings.NOTICES_RELAY_DOMAIN = "helpline.example.org"
     assert _missing(tida) == set()
@@ -173,17 +212,24 @@ def test_validation_names_each_missing_element_and_blocks_approval(org_a: Organi
 
     Case.objects.filter(pk=case.pk).update(signature_name="Alex Example", signed_at=None)
     assert _missing(Notice.objects.get(pk=tida.pk)) == {"good_faith_nonconsent"}
-    assert _missing(draft(case, "eu_dsa")) == {"legal_explanation", "good_faith_accuracy"}
-    assert _missing(draft(case, "uk_osa")) == {"intimate_content_declaration", "subject_declaration"}
-    assert _missing(draft(case, "in_it_rules")) == {"subject_declaration", "content_nature"}
+    eu = notice_draft(actor=STAFF, case=case, items=list(case.items.all()), basis_code="eu_dsa", member_state="DE")
+    assert _missing(eu) == {"legal_explanation", "good_faith_accuracy", "good_faith_nonconsent"}
+    assert _missing(draft(case, "uk_osa")) == {
+        "intimate_content_declaration",
+        "subject_declaration",
+        "good_faith_nonconsent",
+    }
+    assert _missing(draft(case, "in_it_rules")) == {"subject_declaration", "content_nature", "good_faith_nonconsent"}
 
     Case.objects.filter(pk=case.pk).update(signed_at=timezone.now())
     tida.items.clear()
     assert _missing(Notice.objects.get(pk=tida.pk)) == {"location"}
 
     dmca = draft(case, "us_dmca_512")
-    assert _missing(dmca) == {"copyrighted_work", "good_faith_unauthorised", "accuracy_perjury"}
-    assert _missing(complete_dmca(dmca)) == set()
+    # A copyright notice gives the organisation's own contact, never a relay (it files as agent).
+    assert _missing(dmca) == {"copyrighted_work", "good_faith_unauthorised", "accuracy_perjury", "contact"}
+    Organization.objects.filter(pk=org_a.pk).update(notice_contact_email=ORG_EMAIL)
+    assert _missing(complete_dmca(Notice.objects.get(pk=dmca.pk))) == set()
 
 
 def test_a_platform_template_that_drops_an_element_fails_validation(
@@ -201,31 +247,68 @@ def test_a_platform_template_that_drops_an_element_fails_validation(
     assert _missing(notice) == {"signature", "good_faith_nonconsent", "contact"}
 
 
-def test_survivor_email_appears_only_when_they_chose_email(org: Organization, settings: Settings) -> None:
+def test_the_survivor_s_contact_never_appears_by_default_only_after_the_per_notice_choice(
+    org: Organization, settings: Settings
+) -> None:
     settings.NOTICES_RELAY_DOMAIN = "helpline.example.org"
     email = "alex@example.com"
     case = open_case(organization=org, contact_preference=ContactPreference.EMAIL, contact_email=email)
     notice = draft(case)
-    assert email in render_notice(notice).text
+    # The survivor chose to be contacted by email: that is not a choice to give it to X.
+    rendered = render_notice(notice)
+    assert email not in rendered.text + rendered.html + str(rendered.json)
+    assert ORG_EMAIL in rendered.text and rendered.json["contact"] == {"email": ORG_EMAIL, "kind": "organization"}
+
+    # Only the survivor can choose, for this notice, after the page warned them.
+    with pytest.raises(Conflict):
+        notice_contact_choose(actor=STAFF, notice=notice, use_own_email=True)
+    survivor = Actor(kind="survivor", case_id=case.pk)
+    notice = notice_contact_choose(actor=survivor, notice=notice, use_own_email=True)
+    assert notice.use_survivor_contact and notice.survivor_contact_chosen_at is not None
+    assert AuditEvent.objects.filter(action="notice.contact_chosen", data__own_email=True).count() == 1
+    chosen = render_notice(notice)
+    assert email in chosen.text and chosen.json["contact"] == {"email": email, "kind": "survivor"}
     notice_approve(actor=STAFF, notice=notice)
     sent = notice_mark_sent(actor=STAFF, notice=notice)
     assert sent.contact_kind == ContactKind.SURVIVOR and sent.contact_email == email
 
-    case_services.case_update_contact(
-        actor=Actor(kind="survivor", case_id=case.pk), case=case, contact_preference="none"
-    )
-    # The first notice ended (a second open one for the same link would be refused as a duplicate).
+    # The choice is per notice: the next one gives the organisation's address again.
     Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.REJECTED)
     other = draft(Case.objects.get(pk=case.pk))
-    rendered = render_notice(other)
-    assert email not in rendered.text + rendered.html + str(rendered.json)
-    assert ORG_EMAIL in rendered.text and rendered.json["contact"] == {"email": ORG_EMAIL, "kind": "organization"}
+    assert email not in str(render_notice(other).json)
+    # If the survivor stops email contact, their email cannot be chosen.
+    case_services.case_update_contact(actor=survivor, case=case, contact_preference="none")
+    with pytest.raises(InvalidInput):
+        notice_contact_choose(actor=survivor, notice=Notice.objects.get(pk=other.pk), use_own_email=True)
 
     Organization.objects.filter(pk=org.pk).update(notice_contact_email="")
     relay = render_notice(Notice.objects.get(pk=other.pk))
     address = f"case-{relay_token(case)}@relay.helpline.example.org"
     assert address in relay.text and email not in relay.text and ORG_EMAIL not in relay.text
     assert case.reference not in relay.text and case.reference.lower() not in relay.text
+
+
+def test_copyright_notices_are_filed_by_the_organisation_as_agent(org: Organization) -> None:
+    Organization.objects.filter(pk=org.pk).update(
+        notice_postal_address="1 Example Street\nExample City", notice_phone="+1 555 0100"
+    )
+    email = "alex@example.com"
+    case = open_case(organization=org, contact_preference=ContactPreference.EMAIL, contact_email=email)
+    notice = notice_edit(
+        actor=STAFF,
+        notice=draft(case, "us_dmca_512"),
+        details="",
+        dmca_work="A photo the person depicted took of themself in 2024",
+        dmca_acknowledged=True,
+    )
+    with pytest.raises(Conflict):
+        notice_contact_choose(actor=Actor(kind="survivor", case_id=case.pk), notice=notice, use_own_email=True)
+    rendered = render_notice(notice)
+    assert "Alex Example" not in rendered.text and email not in rendered.text + str(rendered.json)
+    assert f"Signature: {org.name}, as agent authorised to act for the copyright owner" in rendered.text
+    assert f"Contact: {ORG_EMAIL}; 1 Example Street, Example City; +1 555 0100" in rendered.text
+    no_org = open_case(organization=None)
+    assert {m.code for m in notice_validate(draft(no_org, "us_dmca_512"))} >= {"signature", "contact"}
 
 
 def test_representative_signature_states_the_authorisation(org: Organization) -> None:

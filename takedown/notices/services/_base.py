@@ -20,6 +20,7 @@ from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.notices.models import OPEN_STATUSES, Notice, NoticeChannel, NoticeStatus
 from takedown.notices.validation import MissingElement
+from takedown.registry import bases as b
 from takedown.registry.models import ChannelKind, Platform
 
 _TRANSITIONS: dict[str, set[str]] = {
@@ -93,17 +94,47 @@ def refresh_next_deadline(case_id: int) -> None:
     case_next_deadline_set(case_id=case_id, next_deadline_at=earliest)
 
 
-def choose_channel(platform: Platform, basis_code: str) -> tuple[str, str]:
-    """The first channel (in the registry's order of preference) that takes this basis."""
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: str  # NoticeChannel
+    recipient: str
+    intake: str  # registry Intake, or ""
+
+
+def choose_channel(platform: Platform, basis_code: str, *, trusted_flagger: bool = False) -> ChannelChoice:
+    """The channel a notice on this basis goes through: the basis's own intake first.
+
+    Among the channels that take the basis, the one whose intake the basis prefers most wins (a
+    TAKE IT DOWN request goes to the platform's designated process, a DSA notice to its DSA form,
+    an Indian complaint to the Grievance Officer), then the registry's order of preference.
+    Channels reserved for DSA trusted flaggers are used only by one, and preferred for its DSA
+    notices. A platform with no channel for the basis gives a form packet with no address.
+    """
+    basis = b.basis_get(basis_code)
+    preference = list(basis.intakes)
+    candidates = []
     for channel in platform.channels.order_by("position", "id"):
         if not channel.serves_basis(basis_code):
             continue
-        if channel.kind == ChannelKind.API:
-            return NoticeChannel.WEBHOOK, channel.address
-        if channel.kind == ChannelKind.EMAIL:
-            return NoticeChannel.EMAIL, channel.address
-        return NoticeChannel.FORM, channel.address
-    return NoticeChannel.FORM, ""
+        if channel.trusted_flagger_only and not trusted_flagger:
+            continue
+        flagger_first = 0 if (channel.trusted_flagger_only and basis_code == b.EU_DSA) else 1
+        rank = preference.index(channel.intake) if channel.intake in preference else len(preference)
+        candidates.append(((flagger_first, rank, channel.position, channel.pk), channel))
+    if not candidates:
+        return ChannelChoice(NoticeChannel.FORM, "", "")
+    channel = min(candidates, key=lambda c: c[0])[1]
+    if channel.kind == ChannelKind.API:
+        kind = NoticeChannel.WEBHOOK
+    elif channel.kind == ChannelKind.EMAIL:
+        kind = NoticeChannel.EMAIL
+    else:
+        kind = NoticeChannel.FORM
+    return ChannelChoice(kind, channel.address, channel.intake)
+
+
+def is_trusted_flagger(case: Case) -> bool:
+    return case.organization is not None and case.organization.trusted_flagger
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Deadlines and escalation: re-check at the deadline, then propose the next rung of the ladder.
+"""Deadlines: re-check when a notice's time passes, then propose the next step; verify "removed".
 
-Nothing is sent by proposing: a rung comes with a draft notice (completed, approved and sent as
-usual) or, for regulators, a packet to file by hand.
+Every sent notice has a due time: its legal deadline when it went through the intake that starts
+one, else its platform's follow-up window. When it passes unanswered, the links are re-checked and,
+if the content is still up, the next step of the ladder is proposed (`escalation`). A platform's
+"removed" is re-checked too: confirmed, or flagged as disputed and escalated.
 """
 
 from __future__ import annotations
@@ -10,29 +12,25 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from takedown.cases.models import CaseStatus, ItemStatus, ReportedItem
 from takedown.core.access import Actor
+from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict
 from takedown.core.models import ActorKind
 from takedown.matching.models import CheckState, CheckTrigger, ItemCheck
 from takedown.matching.services import item_check_request
-from takedown.notices import packets
-from takedown.notices.models import (
-    RUNG_ORDER,
-    Escalation,
-    EscalationRung,
-    EscalationStatus,
-    Notice,
-    NoticeStatus,
+from takedown.notices.models import Escalation, EscalationStatus, Notice, NoticeStatus
+from takedown.notices.services._base import notice_audit
+from takedown.notices.services.drafting import last_address
+from takedown.notices.services.escalation import (
+    escalations_on_dispute,
+    escalations_on_overdue,
+    hosting_step_due,
 )
-from takedown.notices.services._base import choose_channel, notice_audit
-from takedown.notices.services.drafting import last_address, record_lookup
-from takedown.registry import bases as b
-from takedown.registry.models import Platform
-from takedown.registry.services import HostingRoute, hosting_platform, hosting_route
+from takedown.registry.services import HostingRoute, hosting_route
 
 # A final reply ends the clock; these are the notices whose deadline can pass unanswered.
 _AWAITING = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.NEEDS_INFO)
@@ -40,28 +38,39 @@ _AWAITING = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.NEEDS_IN
 # Item states that count as "still up" at the deadline: seen there, or the check could not tell.
 _STILL_UP = (ItemStatus.LIVE, ItemStatus.UNREACHABLE, ItemStatus.REPORTED, ItemStatus.CHECKING)
 
-SEARCH_ENGINES = ("google-search", "bing")
+_ACTIVE_CASES = [CaseStatus.OPEN, CaseStatus.IN_PROGRESS]
 
 
 def deadlines_review(*, now: datetime | None = None, limit: int = 200) -> int:
-    """The beat task's body: overdue notices get their items re-checked, then a next step proposed.
+    """The beat task's body: overdue notices get their items re-checked, then a next step proposed;
+    notices a platform marked removed are verified against their re-check.
 
-    Two passes: first every newly overdue notice has its items re-checked (each in its own
-    transaction, so the checks start on commit); then every notice whose re-check is done, or
-    waited for long enough (or could not run), is reviewed. Returns how many were reviewed.
+    Two passes for overdue notices: first every newly overdue notice has its items re-checked (each
+    in its own transaction, so the checks start on commit); then every notice whose re-check is
+    done, or waited for long enough (or could not run), is reviewed. Returns how many were reviewed
+    (overdue notices decided plus removals verified or disputed).
     """
     moment = now or timezone.now()
     overdue = Notice.objects.filter(
         status__in=_AWAITING,
         due_at__lt=moment,
         deadline_reviewed_at__isnull=True,
-        case__status__in=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS],
+        case__status__in=_ACTIVE_CASES,
     ).order_by("due_at")
     for notice_id in list(overdue.filter(deadline_recheck_at__isnull=True).values_list("pk", flat=True)[:limit]):
         notice_deadline_recheck(notice_id=notice_id, now=moment)
     reviewed = 0
     for notice_id in list(overdue.filter(deadline_recheck_at__isnull=False).values_list("pk", flat=True)[:limit]):
         reviewed += int(notice_deadline_review(notice_id=notice_id, now=moment))
+    removed = Notice.objects.filter(
+        status=NoticeStatus.REMOVED,
+        replied_at__isnull=False,
+        removal_verified_at__isnull=True,
+        removal_disputed_at__isnull=True,
+        case__status__in=_ACTIVE_CASES,
+    ).order_by("replied_at")
+    for notice_id in list(removed.values_list("pk", flat=True)[:limit]):
+        reviewed += int(notice_removal_review(notice_id=notice_id, now=moment))
     return reviewed
 
 
@@ -76,26 +85,32 @@ def notice_deadline_recheck(*, notice_id: int, now: datetime) -> None:
         item_check_request(actor=Actor.system(), item=item, trigger=CheckTrigger.RECHECK)
     notice.deadline_recheck_at = now
     notice.save(update_fields=["deadline_recheck_at", "updated_at"])
-    notice_audit(Actor.system(), notice, "notice.overdue", {"rechecks": len(items)})
+    notice_audit(
+        Actor.system(), notice, "notice.overdue", {"rechecks": len(items), "legal_deadline": notice.legal_deadline}
+    )
 
 
 def notice_deadline_review(*, notice_id: int, now: datetime) -> bool:
-    """Decide an overdue notice once its re-check is in: content gone, or propose the next rung.
+    """Decide an overdue notice once its re-check is in: content gone, or propose the next step.
 
     A check still running is waited for up to NOTICES_RECHECK_WAIT_MINUTES; after that (or when
     the check could not reach the page) the content counts as still up, because a platform that
-    let its deadline pass should not gain time from a slow or blocked check. When the next rung
-    is the hosting provider, it is looked up first, outside the transaction (a network call).
+    let its time pass should not gain time from a slow or blocked check. When the next step is the
+    hosting provider, it is looked up first, outside the transaction (a network call).
     """
     route: HostingRoute | None = None
-    notice = Notice.objects.filter(pk=notice_id).first()
+    notice = Notice.objects.select_related("platform").filter(pk=notice_id).first()
     pending = notice is not None and notice.deadline_reviewed_at is None
-    if notice is not None and pending and _next_rung(notice) == EscalationRung.HOSTING_PROVIDER:
+    if notice is not None and pending and hosting_step_due(notice):
         up = [i for i in notice.items.all() if i.status in _STILL_UP]
         addresses = [a for a in (last_address(i) for i in up) if a]
         if up:
             route = hosting_route(address=addresses[0] if addresses else None)
     return _notice_deadline_review(notice_id=notice_id, now=now, route=route)
+
+
+def _checks_running(items: list[ReportedItem]) -> bool:
+    return ItemCheck.objects.filter(item__in=items, state__in=[CheckState.PENDING, CheckState.FETCHED]).exists()
 
 
 @transaction.atomic
@@ -108,9 +123,8 @@ def _notice_deadline_review(*, notice_id: int, now: datetime, route: HostingRout
     if notice.deadline_reviewed_at is not None or notice.deadline_recheck_at is None:
         return False
     items = list(notice.items.all())
-    running = ItemCheck.objects.filter(item__in=items, state__in=[CheckState.PENDING, CheckState.FETCHED]).exists()
     waited = now - notice.deadline_recheck_at >= timedelta(minutes=settings.NOTICES_RECHECK_WAIT_MINUTES)
-    if running and not waited:
+    if _checks_running(items) and not waited:
         return False
     still_up = [item for item in items if item.status in _STILL_UP]
     notice.deadline_reviewed_at = now
@@ -118,122 +132,72 @@ def _notice_deadline_review(*, notice_id: int, now: datetime, route: HostingRout
     if not still_up:
         notice_audit(Actor.system(), notice, "notice.deadline_content_gone", {"items": len(items)})
         return True
-    proposed = _escalation_propose(notice, still_up, route)
+    proposed = escalations_on_overdue(notice, still_up, route)
     notice_audit(
         Actor.system(),
         notice,
         "notice.escalation_proposed",
         {
+            "reason": "overdue",
             "still_up": len(still_up),
             "escalations": [e.pk for e in proposed],
-            "rung": proposed[0].rung if proposed else None,
+            "rungs": sorted({e.rung for e in proposed}),
         },
     )
     return True
 
 
-def _next_rung(notice: Notice) -> str | None:
-    origin = Escalation.objects.filter(draft_notice=notice).first()
-    if origin is None:
-        return RUNG_ORDER[0]
-    index = RUNG_ORDER.index(EscalationRung(origin.rung)) + 1
-    return RUNG_ORDER[index] if index < len(RUNG_ORDER) else None
+@transaction.atomic
+def notice_removal_review(*, notice_id: int, now: datetime) -> bool:
+    """Verify a platform's "removed" against the re-check its answer started.
 
-
-def _escalation_draft(origin: Notice, items: list[ReportedItem], platform: Platform, details: str) -> Notice:
-    """A draft notice for a rung: same case and links; the origin's basis when it applies, else the best one."""
-    choices = b.select_bases(origin.case, platform)
-    basis = next((c for c in choices if c.basis.code == origin.basis), choices[0])
-    channel, recipient = choose_channel(platform, basis.basis.code)
-    notice = Notice.objects.create(
-        case=origin.case,
-        platform=platform,
-        basis=basis.basis.code,
-        basis_reason=basis.reason,
-        channel=channel,
-        recipient=recipient,
-        details=details,
+    When a check finished after the answer still finds a link live, the removal is disputed: each
+    such link is flagged on the case's timeline, and a follow-up and the country's routes are
+    proposed. When every link's check after the answer found it gone (or could not find it after
+    waiting), the removal is verified. Until then, nothing is decided.
+    """
+    notice = (
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("case__organization", "platform")
+        .get(pk=notice_id)
     )
-    notice.items.set(items)
-    notice_audit(
-        Actor.system(),
-        notice,
-        "notice.drafted",
-        {
-            "platform": platform.slug,
-            "basis": notice.basis,
-            "channel": channel,
-            "items": len(items),
-            "escalation_of": origin.pk,
-        },
-    )
-    return notice
-
-
-def _hosting_note(route: HostingRoute) -> str:
-    if route.source == "cloudflare_ranges":
-        return _(
-            "The site is behind Cloudflare (its address is in Cloudflare's published ranges). Cloudflare does not "
-            "host the content: its abuse form (category NCSEI) forwards the report to the real host and tells you "
-            "who that is."
-        )
-    provider = route.provider
-    assert provider is not None
-    return _(
-        "Hosting provider found by RDAP: %(name)s (network %(network)s), abuse contact %(email)s. Source: %(source)s."
-    ) % {
-        "name": provider.name,
-        "network": provider.network or "-",
-        "email": provider.abuse_email,
-        "source": provider.source_url,
+    if notice.removal_verified_at or notice.removal_disputed_at or notice.replied_at is None:
+        return False
+    items = list(notice.items.order_by("id"))
+    after = {
+        check.item_id: check
+        for check in ItemCheck.objects.filter(
+            item__in=items, state=CheckState.DONE, finished_at__gte=notice.replied_at
+        ).order_by("finished_at", "id")
     }
-
-
-def _escalation_propose(notice: Notice, still_up: list[ReportedItem], route: HostingRoute | None) -> list[Escalation]:
-    rung = _next_rung(notice)
-    if rung is None:
-        return []
-    sent = notice.sent_at.strftime("%Y-%m-%d %H:%M UTC") if notice.sent_at else "-"
-    ticket = f" (ticket {notice.platform_ticket})" if notice.platform_ticket else ""
-    with translation.override(settings.NOTICES_LANGUAGE):
-        earlier = _(
-            "We sent a notice about these links on %(sent)s%(ticket)s. The deadline passed and they are still online."
-        ) % {"sent": sent, "ticket": ticket}
-    rows: list[tuple[str, Platform | None, str, str, str, str]] = []  # target, platform, details, note, link, packet
-    if rung == EscalationRung.FOLLOW_UP:
-        rows.append((notice.platform.slug, notice.platform, earlier, "", "", ""))
-    elif rung == EscalationRung.HOSTING_PROVIDER:
-        route = route or hosting_route(address=None)
-        record_lookup(Actor.system(), notice.case, route, "escalation")
-        host = hosting_platform(actor=Actor.system(), route=route) if route.found else None
-        if host is not None:
-            rows.append((f"host:{host.slug}", host, earlier, _hosting_note(route), "", ""))
-        else:
-            note = _(
-                "The hosting provider was not found (%(reason)s): this draft goes to the platform's own abuse "
-                "contact. Find the host of the site (an RDAP or WHOIS lookup of its address) and write to its abuse "
-                "address as well."
-            ) % {"reason": route.detail or _("its platform is not active in the registry")}
-            rows.append((f"host:{notice.platform.slug}", notice.platform, earlier, note, "", ""))
-    elif rung == EscalationRung.SEARCH_DEINDEX:
-        for engine in Platform.objects.filter(slug__in=SEARCH_ENGINES, is_active=True).order_by("slug"):
-            rows.append((engine.slug, engine, earlier, "", "", ""))
-    else:
-        notices = list(notice.case.notices.select_related("platform").order_by("sent_at", "id"))
-        for regulator in packets.regulators_for(notice.case):
-            packet = packets.regulator_packet(notice.case, regulator, notices)
-            rows.append((regulator.code, None, "", regulator.name, regulator.link, packet))
-    created: list[Escalation] = []
-    for target, platform, details, note, link, packet in rows:
-        if Escalation.objects.filter(notice=notice, rung=rung, target=target).exists():
-            continue
-        draft = _escalation_draft(notice, still_up, platform, details) if platform is not None else None
-        created.append(
-            Escalation.objects.create(
-                notice=notice, rung=rung, target=target, draft_notice=draft, note=note, link=link, packet=packet
+    live = [(item, after[item.pk].finished_at) for item in items if item.pk in after and item.status == ItemStatus.LIVE]
+    if live:
+        notice.removal_disputed_at = now
+        notice.save(update_fields=["removal_disputed_at", "updated_at"])
+        for item, _checked in live:
+            audit_record(
+                actor=Actor.system(),
+                action="item.removal_disputed",
+                subject_type="case",
+                subject_id=notice.case_id,
+                organization_id=notice.case.organization_id,
+                data={"item_id": item.pk, "notice_id": notice.pk},
             )
+        proposed = escalations_on_dispute(notice, live)
+        notice_audit(
+            Actor.system(),
+            notice,
+            "notice.removal_disputed",
+            {"still_up": len(live), "escalations": [e.pk for e in proposed]},
         )
-    return created
+        return True
+    waited = now - notice.replied_at >= timedelta(minutes=settings.NOTICES_RECHECK_WAIT_MINUTES)
+    if len(after) < len(items) and not waited:
+        return False
+    notice.removal_verified_at = now
+    notice.save(update_fields=["removal_verified_at", "updated_at"])
+    notice_audit(Actor.system(), notice, "notice.removal_verified", {"checked": len(after), "items": len(items)})
+    return True
 
 
 @transaction.atomic

@@ -175,22 +175,25 @@ def _transport(
             ),
             channel.pk,
         )
-    with translation.override(settings.NOTICES_LANGUAGE):
-        subject = _("%(basis)s removal request: %(count)s link(s) on %(platform)s") % {
-            "basis": ctx.basis.short_title,
-            "count": len(ctx.items),
-            "platform": notice.platform.name,
-        }
+    language = ctx.basis.language if ctx.basis.language != "en" else settings.NOTICES_LANGUAGE
+    with translation.override(language):
+        # The subject a reviewer triages by: what it is and the reference; no name, no case.
+        subject = (
+            f"Imagem íntima não consensual: pedido de remoção {notice.reference}"
+            if ctx.basis.language == "pt-br"
+            else _("Non-consensual intimate image: removal request %(reference)s") % {"reference": notice.reference}
+        )
     return (
         email_send(
             subject=subject,
             text=rendered.text,
             html=rendered.html,
             recipient=channel.address,
+            # The notice's own contact: the survivor's email only if they chose it for this notice.
             reply_to=ctx.contact.email if ctx.contact else "",
             idempotency_key=key,
             pdf=notice_pdf(rendered.html) if settings.NOTICES_ATTACH_PDF else None,
-            pdf_name=f"notice-{notice.pk}.pdf",
+            pdf_name=f"notice-{notice.reference}.pdf",
         ),
         channel.pk,
     )

@@ -1,8 +1,11 @@
 """Drafting notices: which platform, which legal basis, which channel, and no duplicates.
 
 The platform comes from the items' hosts (the registry), or for a host the registry does not
-know, from the hosting provider of the address the site was served from (`registry.services`).
-The advocate can always go on: a lookup that finds nothing is explained and recorded.
+know, from the hosting provider of the address the site was served from (Cloudflare's ranges, or
+RDAP: `registry.services.hosting_route`), or from a contact the advocate enters (the site's or its
+host's abuse email or report form), which is saved to the registry for every later case. The
+advocate can always go on: a lookup that finds nothing is explained and recorded, and the advocate
+is asked for the contact instead.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from takedown.core.errors import Conflict, InvalidInput
 from takedown.matching.models import ItemCheck
 from takedown.notices.models import Escalation, Notice, NoticeStatus
 from takedown.notices.rendering import notice_context, render_context
-from takedown.notices.services._base import choose_channel, notice_audit
+from takedown.notices.services._base import choose_channel, is_trusted_flagger, notice_audit
 from takedown.notices.validation import context_missing
 from takedown.registry import bases as b
-from takedown.registry.models import Platform
+from takedown.registry.models import MemberState, Platform
 from takedown.registry.selectors import platform_for_host
-from takedown.registry.services import HostingRoute, hosting_platform, hosting_route
+from takedown.registry.services import HostingRoute, hosting_platform, hosting_route, site_contact_record
+
+#: The code of the refusal that asks the advocate for a site's contact (the page shows the fields).
+HOST_CONTACT_NEEDED = "host_contact_needed"
 
 
 def last_address(item: ReportedItem) -> str | None:
@@ -81,10 +87,12 @@ def _platform_of(actor: Actor, items: Sequence[ReportedItem], routes: Mapping[in
             reason = route.detail if route is not None and route.detail else _("It is not in the registry.")
             raise InvalidInput(
                 _(
-                    "We do not know which platform runs %(host)s, and its hosting provider was not found: "
-                    "%(reason)s Add it to the platform registry first."
+                    "We do not know who runs %(host)s, and its hosting provider was not found: %(reason)s Enter the "
+                    "site's abuse email address or the address of its report form (or its hosting provider's) and "
+                    "draft again: it is saved to the registry for the next case."
                 )
-                % {"host": item.host, "reason": reason}
+                % {"host": item.host, "reason": reason},
+                code=HOST_CONTACT_NEEDED,
             )
         platforms[platform.pk] = platform
     if len(platforms) > 1:
@@ -95,19 +103,46 @@ def _platform_of(actor: Actor, items: Sequence[ReportedItem], routes: Mapping[in
     return next(iter(platforms.values()))
 
 
-def notice_draft(*, actor: Actor, case: Case, items: Sequence[ReportedItem], basis_code: str | None = None) -> Notice:
+def _record_host_contacts(actor: Actor, items: Sequence[ReportedItem], contact: str, name: str, provider: bool) -> None:
+    """Save the contact the advocate entered for every host of these items the registry does not know."""
+    hosts = sorted({item.host for item in items if platform_for_host(item.host) is None})
+    for host in hosts:
+        site_contact_record(actor=actor, host=host, contact=contact, name=name, provider=provider)
+
+
+def notice_draft(
+    *,
+    actor: Actor,
+    case: Case,
+    items: Sequence[ReportedItem],
+    basis_code: str | None = None,
+    member_state: str = "",
+    host_contact: str = "",
+    host_name: str = "",
+    host_is_provider: bool = False,
+) -> Notice:
     """Draft a notice for some of a case's items, all on one platform.
 
-    The platform comes from the items' hosts (registry domains); for a host the registry does not
-    know, from the address the site was served from (Cloudflare, or the provider RDAP names; the
-    lookup runs first, outside the transaction). The basis is `basis_code` if it
+    The platform comes from the items' hosts (registry domains). For a host the registry does not
+    know: the contact the advocate gives (`host_contact`, an abuse email or a report form URL of
+    the site, or of its hosting provider with `host_is_provider`), which is saved to the registry
+    first; else the address the site was served from (Cloudflare, or the provider RDAP names; the
+    lookup runs first, outside the transaction). When neither gives a recipient the draft is
+    refused with code HOST_CONTACT_NEEDED, asking for the contact. The basis is `basis_code` if it
     applies, else the best of `select_bases`. DMCA is used only when asked for by code (opt-in).
-    The draft is rendered and validated at once; what is missing is recorded (by code) and shown
-    to the advocate, who can complete it before approval.
+    `member_state` names the EU Member State whose offence a DSA notice cites. The draft is
+    rendered and validated at once; what is missing is recorded (by code) and shown to the
+    advocate, who can complete it before approval.
     """
+    if member_state and member_state not in MemberState.values:
+        raise InvalidInput(_("Choose an EU Member State from the list."))
     ours = bool(items) and case.is_active and all(i.case_id == case.pk for i in items)
+    if ours and host_contact.strip():
+        _record_host_contacts(actor, items, host_contact, host_name, host_is_provider)
     routes = _hosting_routes(actor, case, items) if ours else {}  # else refused below, without a lookup
-    return _notice_draft(actor=actor, case=case, items=items, basis_code=basis_code, routes=routes)
+    return _notice_draft(
+        actor=actor, case=case, items=items, basis_code=basis_code, routes=routes, member_state=member_state
+    )
 
 
 #: A notice in one of these states is on its way or working: another one for the same link and
@@ -137,8 +172,8 @@ def _refuse_duplicates(*, items: Sequence[ReportedItem], platform: Platform, exc
     open_notice = others.order_by("id").first()
     if open_notice is not None:
         raise Conflict(
-            _("A notice to %(platform)s for this link is already under way (notice %(id)d). Use that one.")
-            % {"platform": platform.name, "id": open_notice.pk}
+            _("A notice to %(platform)s for this link is already under way (%(reference)s). Use that one.")
+            % {"platform": platform.name, "reference": open_notice.reference}
         )
 
 
@@ -157,6 +192,7 @@ def _notice_draft(
     items: Sequence[ReportedItem],
     basis_code: str | None,
     routes: Mapping[int, HostingRoute],
+    member_state: str = "",
 ) -> Notice:
     case = lock_case(case.pk)
     if not case.is_active:
@@ -183,14 +219,16 @@ def _notice_draft(
                 % {"names": ", ".join(str(c.basis.short_title) for c in choices)}
             )
         choice = matching[0]
-    channel, recipient = choose_channel(platform, choice.basis.code)
+    route = choose_channel(platform, choice.basis.code, trusted_flagger=is_trusted_flagger(case))
     notice = Notice.objects.create(
         case=case,
         platform=platform,
         basis=choice.basis.code,
         basis_reason=choice.reason,
-        channel=channel,
-        recipient=recipient,
+        channel=route.channel,
+        recipient=route.recipient,
+        intake=route.intake,
+        member_state=member_state,
         created_by_id=actor.user_id,
     )
     notice.items.set(items)
@@ -203,7 +241,8 @@ def _notice_draft(
         {
             "platform": platform.slug,
             "basis": notice.basis,
-            "channel": channel,
+            "channel": route.channel,
+            "intake": route.intake,
             "items": len(items),
             "missing": [m.code for m in missing],
             **({"hosting": hosted.audit_data()} if hosted else {}),

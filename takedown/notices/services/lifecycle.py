@@ -1,8 +1,11 @@
 """A notice's life after drafting: edit, ready, approve, sent, and the platform's answers.
 
 It cannot become ready, approved or sent while its basis's required elements are missing.
-Sending freezes what was sent and starts the basis's clock; the case's `next_deadline_at` is kept
-equal to its earliest open deadline (through the cases app's service).
+Sending freezes what was sent and starts its clock: the basis's legal deadline when the notice went
+through the intake that starts it, else the platform's follow-up window; the case's
+`next_deadline_at` is kept equal to its earliest open one (through the cases app's service).
+Sending also proposes the day-0 steps (search de-indexing, eSafety for Australians); a rejection
+proposes the appeal, a re-file and the country's routes; a "removed" starts a re-check.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from takedown.core.outbox import outbox_emit
 from takedown.matching.models import CheckTrigger
 from takedown.matching.services import items_request_checks
 from takedown.notices.models import Notice, NoticeStatus
-from takedown.notices.rendering import RenderedNotice, notice_context, render_context
+from takedown.notices.rendering import RenderedNotice, notice_context, render_context, survivor_email
 from takedown.notices.selectors import notice_hash_backed
 from takedown.notices.services._base import (
     EDITABLE,
@@ -34,15 +37,45 @@ from takedown.notices.services._base import (
     transition,
 )
 from takedown.notices.services.drafting import refuse_duplicate_notice
+from takedown.notices.services.escalation import escalations_on_rejection, escalations_on_sent
 from takedown.notices.validation import context_missing, elements_digest
 from takedown.registry import bases as b
+from takedown.registry.models import MemberState
+
+MAX_MEDIA_LINKS = 50
+
+
+def _clean_media_links(links: list[dict[str, str]]) -> list[dict[str, str]]:
+    if len(links) > MAX_MEDIA_LINKS:
+        raise InvalidInput(_("At most %(n)d direct links per notice.") % {"n": MAX_MEDIA_LINKS})
+    cleaned = []
+    for link in links:
+        url = str(link.get("url", "")).strip()
+        if not url.lower().startswith(("https://", "http://")) or len(url) > 2000 or any(c.isspace() for c in url):
+            raise InvalidInput(_("A direct link must be a web address starting with https:// or http://."))
+        time = str(link.get("time", "")).strip()[:20]
+        cleaned.append({"url": url, "time": time})
+    return cleaned
 
 
 @transaction.atomic
 def notice_edit(
-    *, actor: Actor, notice: Notice, details: str, dmca_work: str = "", dmca_acknowledged: bool = False
+    *,
+    actor: Actor,
+    notice: Notice,
+    details: str,
+    dmca_work: str = "",
+    dmca_acknowledged: bool = False,
+    member_state: str | None = None,
+    national_offence: str | None = None,
+    requester_verification: str | None = None,
+    media_links: list[dict[str, str]] | None = None,
 ) -> Notice:
-    """Change what the advocate adds. An approved notice goes back to draft: approval was for the old text."""
+    """Change what the advocate adds. An approved notice goes back to draft: approval was for the old text.
+
+    Arguments left as None keep their value: the Member State and national provision (DSA), how
+    the requester can be verified (Brazil), and the direct links to the images or videos.
+    """
     notice = lock_notice(notice)
     if notice.status not in EDITABLE:
         raise Conflict(_("A notice cannot be changed once it is sent."))
@@ -50,9 +83,23 @@ def notice_edit(
         raise InvalidInput(_("The additional facts are too long (at most 5,000 characters)."))
     if notice.basis != b.US_DMCA and (dmca_work.strip() or dmca_acknowledged):
         raise InvalidInput(_("The copyright fields are only for copyright notices."))
+    if member_state is not None and member_state and member_state not in MemberState.values:
+        raise InvalidInput(_("Choose an EU Member State from the list."))
+    if national_offence is not None and len(national_offence) > 300:
+        raise InvalidInput(_("The national provision is too long (at most 300 characters)."))
+    if requester_verification is not None and len(requester_verification) > 2000:
+        raise InvalidInput(_("The verification text is too long (at most 2,000 characters)."))
     notice.details = details.strip()
     notice.dmca_work = dmca_work.strip()
     notice.dmca_acknowledged = dmca_acknowledged
+    if member_state is not None:
+        notice.member_state = member_state
+    if national_offence is not None:
+        notice.national_offence = national_offence.strip()
+    if requester_verification is not None:
+        notice.requester_verification = requester_verification.strip()
+    if media_links is not None:
+        notice.media_links = _clean_media_links(media_links)
     previous = notice.status
     notice.status = NoticeStatus.DRAFT
     notice.approved_at = None
@@ -63,6 +110,10 @@ def notice_edit(
             "details",
             "dmca_work",
             "dmca_acknowledged",
+            "member_state",
+            "national_offence",
+            "requester_verification",
+            "media_links",
             "status",
             "approved_at",
             "approved_by",
@@ -71,6 +122,45 @@ def notice_edit(
         ]
     )
     notice_audit(actor, notice, "notice.edited", {"from": previous, "dmca_acknowledged": dmca_acknowledged})
+    return notice
+
+
+@transaction.atomic
+def notice_contact_choose(*, actor: Actor, notice: Notice, use_own_email: bool) -> Notice:
+    """The survivor decides, for this notice, whether the platform gets their own email address.
+
+    By default a notice gives the organisation's notice address or a case relay address, never the
+    survivor's own details. Only the survivor of the case can choose their own email, for one notice
+    at a time, after the page has warned them plainly (platforms forward notices to uploaders, and
+    under the DSA may tell the uploader who complained). It needs an email contact on the case, is
+    refused for copyright notices (filed by the organisation as agent), and only while the notice can
+    still change; a choice on an approved notice sends it back for approval. Choosing false undoes it.
+    """
+    if actor.kind != ActorKind.SURVIVOR or actor.case_id != notice.case_id:
+        raise Conflict(_("Only the survivor can choose to give their own contact details."))
+    notice = lock_notice(notice)
+    if notice.status not in EDITABLE and notice.status != NoticeStatus.READY:
+        raise Conflict(_("This request has already been sent: its contact details cannot change."))
+    if use_own_email and notice.basis == b.US_DMCA:
+        raise Conflict(
+            _("Copyright notices are filed by the organisation as agent; they never carry your own details.")
+        )
+    if use_own_email and not survivor_email(notice.case):
+        raise InvalidInput(_("Add an email address to your contact details first."))
+    if notice.use_survivor_contact == use_own_email:
+        return notice
+    notice.use_survivor_contact = use_own_email
+    notice.survivor_contact_chosen_at = timezone.now() if use_own_email else None
+    fields = ["use_survivor_contact", "survivor_contact_chosen_at", "updated_at"]
+    if notice.status == NoticeStatus.APPROVED:
+        # Approval vouched for the old contact: it is needed again.
+        notice.status = NoticeStatus.READY
+        notice.approved_at = None
+        notice.approved_by = None
+        notice.approved_digest = ""
+        fields += ["status", "approved_at", "approved_by", "approved_digest"]
+    notice.save(update_fields=fields)
+    notice_audit(actor, notice, "notice.contact_chosen", {"own_email": use_own_email})
     return notice
 
 
@@ -153,8 +243,13 @@ def notice_mark_sent(
         )
     now = sent_at or timezone.now()
     notice.sent_at = now
-    hours = ctx.basis.deadline_hours
-    notice.due_at = now + timedelta(hours=hours) if hours else None
+    # A legal deadline only through the intake that starts it (TAKE IT DOWN Sec. 3(a)(1)(A): the
+    # designated process); every other notice is followed up after the platform's window.
+    notice.legal_deadline = b.starts_legal_clock(ctx.basis, notice.intake)
+    if notice.legal_deadline and ctx.basis.deadline_hours:
+        notice.due_at = now + timedelta(hours=ctx.basis.deadline_hours)
+    else:
+        notice.due_at = now + timedelta(days=notice.platform.follow_up_days)
     notice.signature = ctx.signature
     notice.contact_kind = ctx.contact.kind if ctx.contact else ""
     notice.contact_email = ctx.contact.email if ctx.contact else None
@@ -170,8 +265,21 @@ def notice_mark_sent(
         actor,
         notice,
         "notice.sent",
-        {"channel": notice.channel, "due_at": notice.due_at.isoformat() if notice.due_at else None},
+        {
+            "channel": notice.channel,
+            "intake": notice.intake,
+            "due_at": notice.due_at.isoformat() if notice.due_at else None,
+            "legal_deadline": notice.legal_deadline,
+        },
     )
+    proposed = escalations_on_sent(notice)
+    if proposed:
+        notice_audit(
+            Actor.system(),
+            notice,
+            "notice.escalation_proposed",
+            {"reason": "sent", "escalations": [e.pk for e in proposed], "rungs": sorted({e.rung for e in proposed})},
+        )
     # The platform API (a floor above) tells the platform's webhooks; it follows this event.
     outbox_emit("notice.sent", {"notice_id": notice.pk, "platform_id": notice.platform_id, "case_id": notice.case_id})
     if notice.case.status == CaseStatus.OPEN:
@@ -215,6 +323,22 @@ def notice_record_reply(
     )
     refresh_next_deadline(notice.case_id)
     notice_audit(actor, notice, "notice.reply_recorded", {"from": previous, "outcome": outcome})
+    if outcome == NoticeStatus.REMOVED:
+        # Not taken on the platform's word: the links are re-checked (on commit), and the beat
+        # confirms the removal or flags it as disputed (`deadlines.notice_removal_review`).
+        items_request_checks(actor=actor, items=list(notice.items.all()), trigger=CheckTrigger.RECHECK)
+    elif outcome == NoticeStatus.REJECTED:
+        proposed = escalations_on_rejection(notice)
+        notice_audit(
+            Actor.system(),
+            notice,
+            "notice.escalation_proposed",
+            {
+                "reason": "rejected",
+                "escalations": [e.pk for e in proposed],
+                "rungs": sorted({e.rung for e in proposed}),
+            },
+        )
     return notice
 
 
@@ -236,8 +360,8 @@ def notice_acknowledge(*, actor: Actor, notice: Notice, platform_ticket: str) ->
 def notice_resolve(*, actor: Actor, notice: Notice, outcome: str, reason: str = "") -> Notice:
     """The platform's decision: removed, rejected (reason required) or needs information (question required).
 
-    A removal is not taken on the platform's word: the notice's links are re-checked at once, and
-    the check's verdict is what marks each link removed.
+    A removal is not taken on the platform's word: the notice's links are re-checked at once (by
+    `notice_record_reply`), and the check's verdict is what marks each link removed.
     """
     if outcome not in RESOLUTIONS:
         raise InvalidInput(_("Unknown outcome."), code="invalid_outcome")
@@ -245,7 +369,4 @@ def notice_resolve(*, actor: Actor, notice: Notice, outcome: str, reason: str = 
         raise InvalidInput(_("Please give the reason for rejecting the notice."), code="reason_required")
     if outcome == NoticeStatus.NEEDS_INFO and not reason.strip():
         raise InvalidInput(_("Please say what information you need."), code="question_required")
-    notice = notice_record_reply(actor=actor, notice=notice, outcome=outcome, reason=reason)
-    if outcome == NoticeStatus.REMOVED:
-        items_request_checks(actor=actor, items=list(notice.items.all()), trigger=CheckTrigger.RECHECK)
-    return notice
+    return notice_record_reply(actor=actor, notice=notice, outcome=outcome, reason=reason)

@@ -14,12 +14,19 @@ from takedown.notices import services
 from takedown.notices.access import access_escalation, access_notice
 from takedown.notices.models import Notice
 from takedown.notices.packets import form_packet
-from takedown.notices.rendering import notice_pdf, render_notice
+from takedown.notices.rendering import notice_channel_row, notice_pdf, render_notice, resolve_contact
 from takedown.notices.selectors import case_notices
 from takedown.notices.validation import notice_validate
 from takedown.organizations.access import StaffRequest, staff_required
 from takedown.registry.bases import basis_get, select_bases
-from takedown.web.staff.notice_forms import EscalationDecisionForm, FormSubmittedForm, NoticeDraftForm, NoticeEditForm
+from takedown.web.staff.notice_forms import (
+    EscalationDecisionForm,
+    FormSubmittedForm,
+    NoticeDraftForm,
+    NoticeEditForm,
+    media_links_text,
+    parse_media_links,
+)
 
 
 @require_GET
@@ -41,9 +48,15 @@ def notice_new(request: StaffRequest, case_id: int) -> HttpResponse:
                 case=case,
                 items=list(form.cleaned_data["items"]),
                 basis_code=form.cleaned_data["basis"] or None,
+                member_state=form.cleaned_data["member_state"],
+                host_contact=form.cleaned_data["host_contact"],
+                host_name=form.cleaned_data["host_name"],
+                host_is_provider=form.cleaned_data["host_is_provider"],
             )
         except (InvalidInput, Conflict) as exc:
             form.add_error(None, exc.message)
+            if exc.code == services.HOST_CONTACT_NEEDED:
+                form.add_error("host_contact", _("Enter the site's (or its host's) abuse email or report form."))
         else:
             messages.success(request, _("Notice drafted. Check it, complete anything missing, then approve it."))
             return redirect("staff_cases:notice", case_id=case.pk, notice_id=notice.pk)
@@ -69,12 +82,18 @@ def _detail(
             "escalations": list(notice.escalations.select_related("draft_notice__platform")),
             "escalated_from": getattr(notice, "escalated_from", None),
             "actions": services.notice_actions(notice),
+            "channel": notice_channel_row(notice),
+            "contact": resolve_contact(notice.case, notice),
             "edit_form": edit_form
             or NoticeEditForm(
                 initial={
                     "details": notice.details,
                     "dmca_work": notice.dmca_work,
                     "dmca_acknowledged": notice.dmca_acknowledged,
+                    "member_state": notice.member_state,
+                    "national_offence": notice.national_offence,
+                    "requester_verification": notice.requester_verification,
+                    "media_links": media_links_text(notice.media_links),
                 }
             ),
         },
@@ -95,8 +114,10 @@ def notice_edit(request: StaffRequest, case_id: int, notice_id: int) -> HttpResp
     _case, notice = access_notice(request.actor, case_id, notice_id)
     form = NoticeEditForm(request.POST)
     if form.is_valid():
+        data = dict(form.cleaned_data)
+        data["media_links"] = parse_media_links(data["media_links"])
         try:
-            services.notice_edit(actor=request.actor, notice=notice, **form.cleaned_data)
+            services.notice_edit(actor=request.actor, notice=notice, **data)
         except (InvalidInput, Conflict) as exc:
             form.add_error(None, exc.message)
         else:
@@ -127,7 +148,7 @@ def notice_pdf_download(request: StaffRequest, case_id: int, notice_id: int) -> 
         messages.error(request, _("PDF is not available on this server."))
         return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="notice-{notice.reference}.pdf"'
     return response
 
 
