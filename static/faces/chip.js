@@ -116,7 +116,7 @@ export function chipToPicture(points5, size = CHIP_SIZE, padding = CHIP_PADDING)
 export function drawChip(source, points5, { size = CHIP_SIZE, padding = CHIP_PADDING, quality = "low" } = {}) {
   const t = chipToPicture(points5, size, padding);
   const canvas = newCanvas(size, size);
-  const ctx = canvas.getContext("2d");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true }); // its pixels are read right back
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = quality;
   // dlib fills chip pixel (u, v) from the picture at T(u + 0.5, v + 0.5), picture pixel centres at

@@ -94,7 +94,11 @@ export async function decodePicture(blob, { maxSide = MAX_SIDE } = {}) {
   try {
     bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
   } catch {
-    throw new FaceError("unreadable", "This file is not a picture this browser can read.");
+    try {
+      bitmap = await createImageBitmap(blob); // browsers without the option apply EXIF orientation anyway
+    } catch {
+      throw new FaceError("unreadable", "This file is not a picture this browser can read.");
+    }
   }
   const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * scale));
@@ -102,7 +106,7 @@ export async function decodePicture(blob, { maxSide = MAX_SIDE } = {}) {
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
-  const ctx = canvas.getContext("2d");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true }); // read by the models and the chips
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(bitmap, 0, 0, width, height);

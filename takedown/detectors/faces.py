@@ -9,9 +9,10 @@ from the ``face_recognition_models`` package, found by path: its ``__init__`` im
 How a face becomes a descriptor (the same for templates and for reported pictures, on the server
 and in the browser, static/faces/): dlib's HOG detector finds it (dlib's CNN detector looks again
 when HOG finds nothing, if enabled), the 5-point model finds the eye corners and the nose, the face
-is cut as dlib's 150x150 chip, and the descriptor is the mean of the chip's and its mirror image's.
-The mirror halves the noise of one look at a face: on photos of the same people taken years apart
-it raised the true-match rate at the same false-match rate (docs/benchmarks/detectors.md).
+is cut as dlib's 150x150 chip, and the descriptor is the mean over four looks at the chip
+(:data:`LOOKS`): the chip, its mirror image, and both with only the oval of the inner face kept.
+The mirror halves the noise of one look; the oval keeps what a face swap replaces and drops what it
+keeps of the other body (bench/faces.py measures each change: docs/benchmarks/detectors.md).
 
 The decision is on the euclidean distance between descriptors (smaller is more alike):
 :data:`FACE_MATCH_THRESHOLD` and :data:`FACE_REVIEW_THRESHOLD` are the values ``bench/faces.py``
