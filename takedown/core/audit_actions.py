@@ -16,6 +16,7 @@ ACTIONS: dict[str, Promise] = {
     "organization.created": _("Organisation created"),
     "organization.updated": _("Organisation changed"),
     "organization.notifier_changed": _("Organisation's notice details or trusted-flagger status changed"),
+    "organization.trusted_flagger_report": _("Trusted-flagger annual report data exported"),
     "membership.created": _("Staff member added to the organisation"),
     "membership.updated": _("Staff membership changed"),
     "membership.deactivated": _("Staff member's access removed"),

@@ -222,7 +222,8 @@ def routes_for(
     """The routes proposed at `when` for a case in these jurisdictions.
 
     A route tied to a basis (the FTC, the Grievance Appellate Committee) is proposed only when the
-    case sent a notice on that basis. Cases "somewhere else" have no regulator route here.
+    case sent a notice on that basis through the intake that starts its legal deadline (`bases_sent`).
+    Cases "somewhere else" have no regulator route here.
     """
     chosen = set(jurisdictions)
     sent = set(bases_sent)
@@ -245,25 +246,31 @@ class LadderStep:
 
 def ladder(jurisdiction: str) -> list[LadderStep]:
     """The ladder for a case in one jurisdiction, in the order steps are proposed (for docs)."""
+    every_basis = [r.basis for r in ROUTES]
     steps: list[LadderStep] = [
         LadderStep(EscalationReason.SENT, EscalationRung.SEARCH_DEINDEX, "Google Search and Bing, in parallel"),
     ]
     steps += [LadderStep(EscalationReason.SENT, r.rung, str(r.name)) for r in routes_for([jurisdiction], DAY0)]
     steps += [
-        LadderStep(EscalationReason.OVERDUE, EscalationRung.FOLLOW_UP, "the platform, citing the first notice"),
+        LadderStep(
+            EscalationReason.OVERDUE,
+            r.rung,
+            f"{r.name} (at once, when the legal deadline of a notice through the designated intake passes)",
+        )
+        for r in routes_for([jurisdiction], AFTER_LEGAL_DEADLINE, bases_sent=every_basis)
+    ]
+    steps += [
+        LadderStep(EscalationReason.OVERDUE, EscalationRung.FOLLOW_UP, "first: the platform, citing the notice"),
         LadderStep(
             EscalationReason.OVERDUE,
             EscalationRung.HOSTING_PROVIDER,
-            "Cloudflare or the RDAP-found host; skipped for first-party platforms",
+            "then, if the follow-up's time passes too: Cloudflare or the RDAP-found host (skipped for platforms "
+            "that host their own content)",
         ),
     ]
     steps += [
-        LadderStep(EscalationReason.OVERDUE, r.rung, str(r.name))
-        for r in routes_for([jurisdiction], AFTER_LEGAL_DEADLINE, bases_sent=[r.basis for r in ROUTES])
-    ]
-    steps += [
-        LadderStep(EscalationReason.OVERDUE, r.rung, str(r.name))
-        for r in routes_for([jurisdiction], AFTER_PLATFORM, bases_sent=[r.basis for r in ROUTES])
+        LadderStep(EscalationReason.OVERDUE, r.rung, f"then: {r.name}")
+        for r in routes_for([jurisdiction], AFTER_PLATFORM, bases_sent=every_basis)
         if AFTER_LEGAL_DEADLINE not in r.when and DAY0 not in r.when
     ]
     steps += [
@@ -272,9 +279,18 @@ def ladder(jurisdiction: str) -> list[LadderStep]:
     ]
     steps += [
         LadderStep(EscalationReason.REJECTED, r.rung, str(r.name))
-        for r in routes_for([jurisdiction], ON_REJECTION, bases_sent=[r.basis for r in ROUTES])
+        for r in routes_for([jurisdiction], ON_REJECTION, bases_sent=every_basis)
     ]
     steps += [
-        LadderStep(EscalationReason.DISPUTED, EscalationRung.FOLLOW_UP, "the platform: our re-check still finds it"),
+        LadderStep(
+            EscalationReason.DISPUTED,
+            EscalationRung.FOLLOW_UP,
+            "the platform: our re-check still finds it (each link flagged on the case)",
+        ),
+    ]
+    steps += [
+        LadderStep(EscalationReason.DISPUTED, r.rung, str(r.name))
+        for r in routes_for([jurisdiction], AFTER_PLATFORM, bases_sent=every_basis)
+        if DAY0 not in r.when
     ]
     return steps

@@ -25,6 +25,7 @@ language (Brazil's notices are in Portuguese: `portuguese.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -283,13 +284,25 @@ def _items(notice: Notice) -> tuple[list[ItemSummary], set[str]]:
     return summaries, matched_files
 
 
-def _extra_media(notice: Notice) -> list[MediaLink]:
+def _merge_media(items: list[ItemSummary], notice: Notice) -> tuple[list[ItemSummary], list[MediaLink]]:
+    """The advocate's direct links: a time for a medium a check found goes on that medium's line;
+    the other links are listed on their own."""
     links = notice.media_links if isinstance(notice.media_links, list) else []
-    return [
+    extra = [
         MediaLink(url=str(link.get("url", "")), time=str(link.get("time", "")), kind=str(link.get("kind", "")))
         for link in links
         if isinstance(link, dict) and link.get("url")
     ]
+    times = {link.url: link.time for link in extra}
+    merged = []
+    for item in items:
+        media = tuple(
+            MediaLink(url=m.url, kind=m.kind, time=times.get(m.url) or m.time) if m.url in times else m
+            for m in item.media
+        )
+        merged.append(dataclasses.replace(item, media=media))
+    found = {m.url for item in items for m in item.media}
+    return merged, [link for link in extra if link.url not in found]
 
 
 def notice_channel_row(notice: Notice) -> PlatformChannel | None:
@@ -322,6 +335,7 @@ def _notice_context(notice: Notice) -> NoticeContext:
     case = notice.case
     basis = b.basis_get(notice.basis)
     items, matched_files = _items(notice)
+    items, extra_media = _merge_media(items, notice)
     signature, representative = _signature(case, basis)
     contact = resolve_contact(case, notice)
     organization = case.organization
@@ -379,7 +393,7 @@ def _notice_context(notice: Notice) -> NoticeContext:
         notifier_name=notifier_name,
         elements=elements,
         notice_date=when.astimezone(UTC).date(),
-        extra_media=_extra_media(notice),
+        extra_media=extra_media,
         hashes=hashes,
         backstop=backstop,
         legal_clock=b.starts_legal_clock(basis, notice.intake),

@@ -255,6 +255,15 @@ def test_the_ftc_is_proposed_when_the_designated_48_hours_pass(
     Notice.objects.filter(pk=other.pk).update(due_at=timezone.now() - timedelta(minutes=5))
     run_beat(django_capture_on_commit_callbacks)
     run_beat(django_capture_on_commit_callbacks)
+    follow_up = Escalation.objects.get(notice=other, rung=EscalationRung.FOLLOW_UP).draft_notice
+    assert follow_up is not None
+    follow_up = send_by_email(notice_approve(actor=STAFF, notice=follow_up), django_capture_on_commit_callbacks)
+    Notice.objects.filter(pk=follow_up.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+    run_beat(django_capture_on_commit_callbacks)
+    run_beat(django_capture_on_commit_callbacks)
+    # Telegram hosts its own content: the routes come next, and the FTC is not among them.
+    assert Notice.objects.get(pk=follow_up.pk).deadline_reviewed_at is not None
+    assert not Escalation.objects.filter(notice=follow_up, rung=EscalationRung.HOSTING_PROVIDER).exists()
     assert "ftc_take_it_down" not in regulator_targets(telegram)
 
 

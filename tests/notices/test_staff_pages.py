@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -103,3 +105,25 @@ def test_a_notice_of_another_case_is_not_reached_through_this_case(case: Case, o
     client = staff_client(org_a, "advocate@a.example")
     assert client.get(f"/staff/cases/{case.pk}/notices/{notice.pk}/").status_code == 404
     assert client.get(f"/staff/cases/{other.pk}/notices/{notice.pk}/").status_code == 200
+
+
+def test_an_unknown_site_is_never_a_dead_end_on_the_page(org_a: Organization, settings: Any) -> None:
+    """No lookup finds the host: the page asks for the site's contact, and the draft goes on with it."""
+    settings.NOTICES_RDAP_BOOTSTRAP_URL = ""
+    org_a.notice_contact_email = "notices@helpline.example.org"
+    org_a.save()
+    case = open_case(organization=org_a, urls=["https://unknown.example.net/p/1"])
+    client = staff_client(org_a, "advocate@a.example")
+    url = f"/staff/cases/{case.pk}/notices/new/"
+    items = list(case.items.values_list("pk", flat=True))
+    refused = client.post(url, {"items": items})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "abuse email address" in page and "registry first" not in page
+    assert 'name="host_contact"' in page
+    response = client.post(url, {"items": items, "host_contact": "abuse@unknown.example.net"})
+    assert response.status_code == 302
+    notice = Notice.objects.get(case=case)
+    assert notice.recipient == "abuse@unknown.example.net" and notice.platform.slug == "site-example-net"
+    detail = client.get(response["Location"]).content.decode()
+    assert notice.reference in detail and "Last verified" in detail
+    assert "the organisation&#x27;s notice address" in detail or "the organisation's notice address" in detail

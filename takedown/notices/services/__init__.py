@@ -38,7 +38,7 @@ from takedown.notices.services.lifecycle import (
     notice_record_reply,
     notice_resolve,
 )
-from takedown.notices.services.report import case_report_render
+from takedown.notices.services.report import case_report_render, trusted_flagger_report_export
 
 __all__ = [
     "ABANDONED_DETAIL",
@@ -68,4 +68,5 @@ __all__ = [
     "notice_removal_review",
     "notice_resolve",
     "notice_send",
+    "trusted_flagger_report_export",
 ]

@@ -111,9 +111,11 @@ def _routes(notice: Notice, when: str, reason: str, why: str, *, bases: Sequence
     """The country's routes for this moment, each once per case, with its packet."""
     case = notice.case
     proposed = set(Escalation.objects.filter(notice__case=case).values_list("target", flat=True))
-    sent_bases = bases or list(case.notices.filter(sent_at__isnull=False).values_list("basis", flat=True))
-    if when == ladder.AFTER_LEGAL_DEADLINE:
-        sent_bases = [notice.basis]
+    # A route tied to a law (the FTC, the Grievance Appellate Committee) needs a notice on it that
+    # went through the intake the law designates: only that shows the platform failed the law.
+    sent_bases = bases or list(
+        case.notices.filter(sent_at__isnull=False, legal_deadline=True).values_list("basis", flat=True)
+    )
     notices = list(case.notices.select_related("platform").order_by("sent_at", "id"))
     created = []
     for route in ladder.routes_for(case.jurisdictions or [], when, bases_sent=sent_bases, exclude=proposed):

@@ -234,6 +234,8 @@ def notice_mark_sent(
     """
     notice = lock_notice(notice)
     transition(notice, NoticeStatus.SENT)
+    now = sent_at or timezone.now()
+    notice.sent_at = now  # the notice is dated the day it is sent
     ctx = notice_context(notice)
     rendered = rendered or render_context(ctx)
     refuse_missing(context_missing(ctx, rendered.text))
@@ -241,8 +243,6 @@ def notice_mark_sent(
         raise Conflict(
             _("The notice changed after it was approved (for example the case's contact). Approve it again.")
         )
-    now = sent_at or timezone.now()
-    notice.sent_at = now
     # A legal deadline only through the intake that starts it (TAKE IT DOWN Sec. 3(a)(1)(A): the
     # designated process); every other notice is followed up after the platform's window.
     notice.legal_deadline = b.starts_legal_clock(ctx.basis, notice.intake)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from takedown.cases.access import access_case
-from takedown.core.errors import Conflict, InvalidInput
+from takedown.core.errors import Conflict, InvalidInput, NotFound
 from takedown.notices import services
 from takedown.notices.access import access_escalation, access_notice
 from takedown.notices.models import Notice
@@ -18,6 +19,7 @@ from takedown.notices.rendering import notice_channel_row, notice_pdf, render_no
 from takedown.notices.selectors import case_notices
 from takedown.notices.validation import notice_validate
 from takedown.organizations.access import StaffRequest, staff_required
+from takedown.organizations.models import Organization
 from takedown.registry.bases import basis_get, select_bases
 from takedown.web.staff.notice_forms import (
     EscalationDecisionForm,
@@ -237,4 +239,24 @@ def case_report(request: StaffRequest, case_id: int) -> HttpResponse:
         return redirect("staff_cases:detail", case_id=case.pk)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="case-report-{case.reference}.pdf"'
+    return response
+
+
+@require_GET
+@staff_required
+def trusted_flagger_report(request: StaffRequest) -> HttpResponse:
+    """The organisation's DSA Art. 22(3) report data as CSV (`?organization=<slug>&year=<yyyy>`)."""
+    slug = request.GET.get("organization", "")
+    organizations = Organization.objects.filter(pk__in=request.actor.organization_ids, trusted_flagger=True)
+    organization = organizations.filter(slug=slug).first() if slug else organizations.order_by("pk").first()
+    if organization is None:
+        raise NotFound(_("None of your organisations records a trusted-flagger status."))
+    try:
+        year = int(request.GET.get("year") or timezone.now().year)
+    except ValueError as exc:
+        raise InvalidInput(_("The year must be a number.")) from exc
+    data = services.trusted_flagger_report_export(actor=request.actor, organization=organization, year=year)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="trusted-flagger-{organization.slug}-{year}.csv"'
+    response["Cache-Control"] = "no-store"
     return response

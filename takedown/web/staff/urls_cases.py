@@ -32,4 +32,5 @@ urlpatterns = [
     path("<int:case_id>/notices/<int:notice_id>/submitted/", notice_views.notice_submitted, name="notice_submitted"),
     path("<int:case_id>/escalations/<int:escalation_id>/", notice_views.escalation_decide, name="escalation_decide"),
     path("<int:case_id>/report.pdf", notice_views.case_report, name="report"),
+    path("trusted-flagger-report.csv", notice_views.trusted_flagger_report, name="trusted_flagger_report"),
 ]
