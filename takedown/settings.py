@@ -192,10 +192,17 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "takedown"),
+            # allauth's sign-in counters are named after the address; stored as keyed digests.
+            "KEY_FUNCTION": "takedown.core.cache_keys.make_key",
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "takedown.core.cache_keys.make_key",
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------
 # With no broker configured, tasks run in process (eagerly) so the embedded default needs no
