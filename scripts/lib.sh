@@ -72,14 +72,17 @@ ensure_node_packages() {
 vendor_face_api() {
   local api="$ROOT/node_modules/@vladmandic/face-api" wasm="$ROOT/node_modules/@tensorflow/tfjs-backend-wasm"
   local dest="$ROOT/static/vendor/face-api" want model
-  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  # The suffix changes when this function copies differently, so existing copies are redone.
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)-nomap"
   [ "$(cat "$dest/.vendored" 2>/dev/null)" = "$want" ] && return 0
   [ -f "$api/dist/face-api.esm.js" ] && [ -f "$wasm/dist/tfjs-backend-wasm.wasm" ] ||
     die "node_modules lacks @vladmandic/face-api or @tensorflow/tfjs-backend-wasm (npm ci failed?)"
   say "Copying face-api, its models and the TensorFlow.js WASM binaries into static/vendor/face-api"
   rm -rf "$dest"
   mkdir -p "$dest/model"
-  cp "$api/dist/face-api.esm.js" "$dest/"
+  # Without its source-map comment: the map is not shipped, and collectstatic's manifest storage
+  # refuses a file that points at a missing one.
+  sed '/^\/\/# sourceMappingURL=/d' "$api/dist/face-api.esm.js" > "$dest/face-api.esm.js"
   cp "$api/LICENSE" "$dest/LICENSE-face-api"
   for model in ssd_mobilenetv1 face_landmark_68 face_recognition; do
     cp "$api/model/${model}_model-weights_manifest.json" "$api/model/${model}_model.bin" "$dest/model/"

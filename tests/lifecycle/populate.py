@@ -20,7 +20,13 @@ from takedown.cases.services import case_note_add
 from takedown.core.access import Actor
 from takedown.matching.models import FoundMedium, ItemCheck
 from takedown.notices.models import Notice
-from takedown.notices.services import notice_approve, notice_draft, notice_edit, notice_mark_sent
+from takedown.notices.services import (
+    notice_approve,
+    notice_contact_choose,
+    notice_draft,
+    notice_edit,
+    notice_mark_sent,
+)
 from tests.cases.conftest import bundle_text
 from tests.lifecycle.scan import Needle
 from tests.matching.conftest import Site, page_with, photo, recompressed
@@ -83,6 +89,9 @@ def populate_case(site: Site, *, photo_number: int = 1) -> PopulatedCase:
     x_item = next(item for item in ReportedItem.objects.filter(case=case) if "x.com" in item.url)
     notice = notice_draft(actor=STAFF, case=case, items=[x_item])
     notice = notice_edit(actor=STAFF, notice=notice, details=f"The uploader knows the survivor ({marker}).")
+    # The survivor chooses to give X their own email for this notice (by default it never reaches a
+    # platform): the notice then holds it, and withdrawal must remove it with the rest.
+    notice = notice_contact_choose(actor=Actor(kind="survivor", case_id=case.pk), notice=notice, use_own_email=True)
     notice = notice_approve(actor=STAFF, notice=notice)
     notice_mark_sent(actor=STAFF, notice=notice, platform_ticket=f"TICKET-{marker}")
 

@@ -29,6 +29,8 @@ AUDIT_DATA_KEYS = {
     "source", "provider", "rdap_server", "reason", "hosting", "status", "rung", "escalation_id", "accept",
     "kind", "distance", "due_at", "templates", "templates_deleted", "today", "adding",
     "retention_days", "by", "feed_entries",
+    # notices (issue 15): the intake and whether a legal deadline runs, steps proposed, the contact choice
+    "intake", "legal_deadline", "escalations", "rungs", "own_email", "still_up", "checked", "escalation_of",
 }  # fmt: skip
 
 
