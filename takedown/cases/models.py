@@ -80,6 +80,9 @@ class Case(TimestampedModel):
     next_deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # More files in one day than a survivor plausibly has (SHARING_HOLD_FILES_PER_DAY): nothing of
+    # the case goes to platforms until an advocate has looked at the volume and vouched again.
+    sharing_held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,6 +94,47 @@ class Case(TimestampedModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class VouchKind(models.TextChoices):
+    ADVOCATE = "advocate", _("An advocate reviewed the case")
+    MATCH = "match", _("An advocate confirmed a match on a reported link")
+
+
+class SharingVouch(models.Model):
+    """Someone answerable says a case's hashes may go to platforms (docs/threat-model.md).
+
+    The service cannot know that a bundle's hashes come from the survivor's own pictures: anyone
+    can open a case and post hashes of lawful pictures. So no hash reaches the feed on the
+    survivor's word alone. An advocate of a vetted organisation (`can_vouch_hashes`) reviews
+    the request, the matches found and the volume (never the pictures) and vouches for every
+    hash registered so far (`ADVOCATE`), or confirms one match on a reported link and vouches for
+    that one picture's hashes (`MATCH`). Each shared hash points at its vouch, and each vouch at
+    the person and organisation, so every hash a platform holds is traceable to who let it out.
+    Hashes registered later are not covered: they wait for the next vouch.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="vouches")
+    kind = models.CharField(max_length=16, choices=VouchKind.choices)
+    # A person answers for every vouch; their account cannot be deleted while the vouch exists.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    # For a MATCH vouch: the link and the check (matching's ItemCheck id; a plain id because
+    # the matching app is a floor above) whose match the advocate confirmed.
+    item = models.ForeignKey("ReportedItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    check_id = models.BigIntegerField(null=True, blank=True)
+    # What the advocate saw and what the vouch covered, at the time.
+    files = models.PositiveIntegerField(default=0)
+    hashes = models.PositiveIntegerField(default=0)
+    links = models.PositiveIntegerField(default=0)
+    links_matched = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"vouch {self.pk} ({self.kind}) on case {self.case_id}"
 
 
 class RegisteredHash(models.Model):
@@ -111,6 +155,10 @@ class RegisteredHash(models.Model):
     quality = models.PositiveSmallIntegerField(null=True, blank=True)
     value = EncryptedTextField()
     value_digest = models.CharField(max_length=64, db_index=True)
+    # Who let this hash go to platforms; null: not shared (whatever the survivor's consent).
+    vouch = models.ForeignKey(
+        SharingVouch, null=True, blank=True, on_delete=models.SET_NULL, related_name="registered_hashes"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -119,6 +167,7 @@ class RegisteredHash(models.Model):
                 fields=["case", "signal", "variant", "value_digest"], name="registeredhash_unique_per_case"
             )
         ]
+        indexes = [models.Index(fields=["case", "created_at"], name="registeredhash_case_created")]
 
     def __str__(self) -> str:
         return f"{self.signal}/{self.variant} of case {self.case_id}"
@@ -244,6 +293,8 @@ class FeedEntry(models.Model):
         RegisteredHash, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_entry"
     )
     case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The vouch that let this hash out (cleared on tombstones, with the case).
+    vouch = models.ForeignKey(SharingVouch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     value = EncryptedTextField(null=True, blank=True)
     value_digest = models.CharField(max_length=64, blank=True, db_index=True)
     # Two platforms reported a false positive: out of the feed and lookups until an advocate clears it.

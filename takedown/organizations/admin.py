@@ -43,8 +43,8 @@ NOTIFIER_FIELDS = (
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "kind", "slug", "is_active"]
-    list_filter = ["kind", "is_active"]
+    list_display = ["name", "kind", "slug", "can_vouch_hashes", "is_active"]
+    list_filter = ["kind", "can_vouch_hashes", "is_active"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
 
@@ -84,6 +84,11 @@ class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 coordinator=data.get("trusted_flagger_coordinator") or "",
                 member_state=data.get("trusted_flagger_member_state") or "",
                 since=data.get("trusted_flagger_since"),
+            )
+
+        if "can_vouch_hashes" in form.changed_data:
+            services.organization_vouching_set(
+                actor=admin_actor(request), organization=saved, can_vouch=bool(data.get("can_vouch_hashes"))
             )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

@@ -38,6 +38,10 @@ class Organization(TimestampedModel):
     )
     trusted_flagger_member_state = models.CharField(_("Member State of establishment"), max_length=2, blank=True)
     trusted_flagger_since = models.DateField(_("trusted flagger since"), null=True, blank=True)
+    # Whether this organisation's advocates may vouch for a case's photo fingerprints, which puts
+    # them in the feed vetted platforms use to block uploads (docs/threat-model.md, "Feed
+    # integrity"). Set only for vetted organisations, by the operator; off by default.
+    can_vouch_hashes = models.BooleanField(_("may vouch for hashes shared with platforms"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

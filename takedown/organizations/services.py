@@ -175,3 +175,26 @@ def organization_notifier_set(
         data={"changed": changed, "trusted_flagger": trusted_flagger},
     )
     return organization
+
+
+@transaction.atomic
+def organization_vouching_set(*, actor: Actor, organization: Organization, can_vouch: bool) -> Organization:
+    """Allow (or stop) an organisation's advocates vouching for hashes that go to platforms.
+
+    Only the operator does this (the admin), and only for organisations it has vetted: a vouch
+    puts a case's hashes in the feed platforms use to block uploads (docs/threat-model.md).
+    """
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.can_vouch_hashes == can_vouch:
+        return organization
+    organization.can_vouch_hashes = can_vouch
+    organization.save(update_fields=["can_vouch_hashes", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="organization.vouching_changed",
+        subject_type="organization",
+        subject_id=organization.pk,
+        organization_id=organization.pk,
+        data={"can_vouch": can_vouch},
+    )
+    return organization
