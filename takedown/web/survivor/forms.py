@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from takedown.cases.models import ContactPreference
 from takedown.registry.models import ContentKind, Jurisdiction
+from takedown.web.survivor.safety import COUNTRIES
 
 
 class SafetyForm(forms.Form):
@@ -21,6 +22,12 @@ class SafetyForm(forms.Form):
         label=_("Was anyone in the images under 18 when they were taken?"),
         choices=[("no", _("No")), ("yes", _("Yes")), ("unsure", _("I am not sure"))],
         widget=forms.RadioSelect,
+    )
+    # Asked, never guessed: only to point to the right service (nothing is saved).
+    country = forms.ChoiceField(
+        label=_("Where do you live? (Optional: it helps us point you to the right service. Nothing is saved.)"),
+        choices=[("", _("I would rather not say")), *COUNTRIES],
+        required=False,
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,6 +28,7 @@ from takedown.notices.access import access_notice
 from takedown.notices.models import NoticeStatus
 from takedown.notices.rendering import notice_context, render_context
 from takedown.notices.services import notice_approve
+from takedown.web.survivor import safety
 from takedown.web.survivor.forms import (
     AddHashesForm,
     AddUrlsForm,
@@ -53,20 +56,42 @@ def client_ip(request: HttpRequest) -> str:
 def start(request: HttpRequest) -> HttpResponse:
     form = SafetyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        in_danger = form.cleaned_data["in_danger"] in {"yes", "unsure"}
         if form.cleaned_data["under_18"] in {"yes", "unsure"}:
-            return redirect("cases:under_18")
-        if form.cleaned_data["in_danger"] in {"yes", "unsure"}:
+            # Both answers count: the under-18 page shows the emergency numbers too.
+            query = {"danger": "1"} if in_danger else {}
+            if form.cleaned_data["country"]:
+                query["country"] = form.cleaned_data["country"]
+            return redirect(reverse("cases:under_18") + ("?" + urlencode(query) if query else ""))
+        if in_danger:
             return redirect("cases:danger")
         return redirect("cases:report")
     return render(request, "cases/start.html", {"form": form})
 
 
+def _safety_numbers() -> dict[str, Any]:
+    return {"emergency_numbers": safety.EMERGENCY_NUMBERS, "helplines": safety.HELPLINES}
+
+
 def under_18(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/under_18.html")
+    """Services for images of someone under 18, for the country the survivor chose (if any)."""
+    country = safety.country_choice(request.GET.get("country"))
+    chosen, others = safety.under_18_routes(country)
+    context = {
+        **_safety_numbers(),
+        "in_danger": request.GET.get("danger") == "1",
+        "country": country,
+        "country_name": dict(safety.COUNTRIES).get(country, ""),
+        "countries": safety.COUNTRIES,
+        "chosen": chosen,
+        "others": others,
+        "take_it_down": safety.TAKE_IT_DOWN,
+    }
+    return render(request, "cases/under_18.html", context)
 
 
 def danger(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/danger.html")
+    return render(request, "cases/danger.html", _safety_numbers())
 
 
 @require_http_methods(["GET", "POST"])
