@@ -16,9 +16,12 @@ logger = logging.getLogger(__name__)
 class SecurityHeadersMiddleware:
     """Headers Django's SecurityMiddleware does not set.
 
-    HTML pages are `no-store`: a survivor who used the quick-exit control must not be able to
-    bring the page back from the browser's cache or back/forward cache, and nobody sharing the
-    device should find it there either.
+    Every response Django makes is `no-store`, whatever its type: a survivor who used the
+    quick-exit control must not be able to bring a page back from the browser's cache or
+    back/forward cache, nobody sharing the device should find it there, and a notice PDF, a CSV
+    export, an evidence file or the feed export must not sit in a browser's or a proxy's cache
+    either (issue 14). Static files never reach this middleware (WhiteNoise answers them first),
+    so they stay cacheable; a view that really wants caching would have to be exempted here.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -30,9 +33,7 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
         )
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        content_type = response.headers.get("Content-Type", "")
-        if content_type.startswith(("text/html", "application/json")):
-            response.headers["Cache-Control"] = "no-store"
+        response.headers["Cache-Control"] = "no-store"
         return response
 
 
