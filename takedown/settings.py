@@ -484,6 +484,14 @@ REPORTED_LINKS_PER_CASE_PER_DAY = _env_int("REPORTED_LINKS_PER_CASE_PER_DAY", 20
 SURVIVOR_SESSION_IDLE_SECONDS = _env_int("SURVIVOR_SESSION_IDLE_SECONDS", 30 * 60)
 # ... and after this long however active (the survivor signs in again with reference + PIN).
 SURVIVOR_SESSION_MAX_SECONDS = _env_int("SURVIVOR_SESSION_MAX_SECONDS", 2 * 3600)
+# The site's public address (scheme and host, no trailing slash): the one link in the short emails
+# survivors who chose email contact get ("there is news on your case; sign in to read it").
+SITE_URL = os.environ.get("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+# At most one such email per case in this many seconds (news in between waits for the next one).
+SURVIVOR_NEWS_MIN_INTERVAL_SECONDS = _env_int("SURVIVOR_NEWS_MIN_INTERVAL_SECONDS", 6 * 3600)
+# How a survivor who lost their PIN reaches an advocate (a phone number or an email address; shown
+# on the sign-in page; empty: the page only says that an advocate can help).
+SURVIVOR_HELP_CONTACT = os.environ.get("SURVIVOR_HELP_CONTACT", "").strip()
 # A closed case is deleted this many days after it was closed (beat task `purge_expired_cases`,
 # or `manage.py purge_expired_cases`); until then it can be reopened if the content comes back.
 CASE_RETENTION_DAYS = _env_int("CASE_RETENTION_DAYS", 365)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from takedown.cases.digests import keyed_digest
 from takedown.cases.models import Case, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
@@ -26,10 +27,22 @@ from takedown.core.models import ActorKind
 SURVIVOR_SESSION_KEY = "survivor_case"
 
 
+def survivor_pin_mark(case: Case) -> str:
+    """A keyed digest of the case's current PIN hash: a session signed in with an old PIN (before an
+    advocate issued a new one) no longer matches it."""
+    return keyed_digest("survivor-session-pin", case.pin_hash)[:24]
+
+
 def survivor_sign_in(request: HttpRequest, case: Case) -> None:
     request.session.cycle_key()  # a new session id at sign-in: no fixation
     now = time.time()
-    request.session[SURVIVOR_SESSION_KEY] = {"id": case.pk, "seen": now, "since": now}
+    request.session[SURVIVOR_SESSION_KEY] = {"id": case.pk, "seen": now, "since": now, "pin": survivor_pin_mark(case)}
+
+
+def survivor_session_current(request: HttpRequest, case: Case) -> bool:
+    """Whether the survivor's session was signed in with the case's current PIN."""
+    data = request.session.get(SURVIVOR_SESSION_KEY)
+    return isinstance(data, dict) and data.get("pin") == survivor_pin_mark(case)
 
 
 def survivor_sign_out(request: HttpRequest) -> None:

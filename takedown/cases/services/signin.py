@@ -6,20 +6,24 @@ per network address; case opening is counted per address.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from takedown.cases.digests import keyed_digest
 from takedown.cases.models import Case, CaseStatus
-from takedown.cases.services._base import case_audit
+from takedown.cases.services._base import case_audit, lock_case
 from takedown.cases.services.hashes import parse_bundle
 from takedown.cases.services.lifecycle import OpenedCase, case_open, generate_pin, normalize_reference
 from takedown.core.access import Actor
-from takedown.core.errors import NotFound, RateLimited
+from takedown.core.errors import InvalidInput, NotFound, RateLimited
 from takedown.core.models import ActorKind
 from takedown.core.ratelimit import attempt_record, attempts_exceeded, attempts_reset
 
@@ -96,3 +100,61 @@ def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
     case = Case.objects.get(pk=row[0])
     case_audit(Actor(kind="survivor", case_id=case.pk), case, "case.survivor_signed_in")
     return case
+
+
+# ---------------------------------------------------------------------------------------------------
+# A lost PIN: back into the case through an advocate
+#
+# Nobody can read a PIN back (only its hash is kept), so a survivor who lost theirs asks the
+# organisation that holds the case. The advocate checks it is really them, in ways that do not
+# need the survivor to prove anything they may not have, and records which checks were done
+# (docs/survivor-safety.md, "A lost PIN"). A new PIN replaces the old one at once.
+
+#: The identity checks an advocate can record, in the words the staff page shows. Fixed: a check
+#: that is not on this list cannot be recorded. At least `IDENTITY_CHECKS_REQUIRED` are needed.
+IDENTITY_CHECKS: dict[str, Promise] = {
+    "case_reference": gettext_lazy("They gave the case reference (or where they wrote it down)."),
+    "case_details": gettext_lazy(
+        "They described things only the survivor would know (the websites reported, roughly when the case "
+        "was opened, what they asked for), checked against the case without reading any of it out to them."
+    ),
+    "contact_on_file": gettext_lazy(
+        "I reached them through the contact already on the case (not a contact given now), and they answered there."
+    ),
+    "service_reference": gettext_lazy(
+        "They gave the police, StopNCII or Take It Down reference that is recorded on the case."
+    ),
+    "known_in_person": gettext_lazy(
+        "I or a colleague already know them from this case and recognise them (in person, by video or by voice)."
+    ),
+}
+IDENTITY_CHECKS_REQUIRED = 2
+
+
+@transaction.atomic
+def case_access_recover(*, actor: Actor, case: Case, checks: Iterable[str]) -> str:
+    """Issue a new PIN for a survivor who lost theirs; returns it, to be shown once to the advocate.
+
+    Only staff (with MFA) of the organisation that holds the case, after at least
+    `IDENTITY_CHECKS_REQUIRED` of the `IDENTITY_CHECKS`; the audit event records which checks and
+    who did them. The old PIN stops working at once, and so do survivor sessions signed in with it
+    (`access.survivor_session_current`). Nothing about the new PIN is kept but its hash.
+    """
+    if not (actor.kind == ActorKind.STAFF and actor.mfa_verified and case.organization_id in actor.organization_ids):
+        raise NotFound(_("We could not find that case."))
+    chosen = sorted(set(checks))
+    unknown = [check for check in chosen if check not in IDENTITY_CHECKS]
+    if unknown:
+        raise InvalidInput(_("Choose the identity checks from the list."))
+    if len(chosen) < IDENTITY_CHECKS_REQUIRED:
+        raise InvalidInput(
+            _("Do at least %(n)d of the identity checks before giving a new PIN.") % {"n": IDENTITY_CHECKS_REQUIRED}
+        )
+    case = lock_case(case.pk)
+    if case.status == CaseStatus.WITHDRAWN:
+        raise NotFound(_("We could not find that case."))
+    pin = generate_pin()
+    case.pin_hash = make_password(pin)
+    case.save(update_fields=["pin_hash", "updated_at"])
+    case_audit(actor, case, "case.access_recovered", {"checks": chosen})
+    return pin

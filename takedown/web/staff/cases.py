@@ -23,9 +23,11 @@ from takedown.cases.selectors import (
     caseload_metrics,
     organization_members,
 )
+from takedown.cases.services.signin import IDENTITY_CHECKS_REQUIRED, case_access_recover
 from takedown.core.errors import Conflict, InvalidInput, NotFound
 from takedown.organizations.access import StaffRequest, staff_required
 from takedown.web.staff.forms import (
+    AccessRecoverForm,
     AssignForm,
     BulkForm,
     CaseloadFilterForm,
@@ -273,3 +275,29 @@ def case_details(request: StaffRequest, case_id: int) -> HttpResponse:
         messages.success(request, _("Details saved."))
         return redirect("staff_cases:detail", case_id=case.pk)
     return _detail(request, case, status=400, details_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def case_access_recover_view(request: StaffRequest, case_id: int) -> HttpResponse:
+    """A survivor lost their PIN: the advocate records the identity checks and gets a new PIN, once."""
+    case = access_case(request.actor, case_id)
+    form = AccessRecoverForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                pin = case_access_recover(actor=request.actor, case=case, checks=form.cleaned_data["checks"])
+            except InvalidInput as exc:
+                form.add_error("checks", exc.message)
+            else:
+                response = render(request, "staff/cases/access_recovered.html", {"case": case, "pin": pin})
+                response["Cache-Control"] = "no-store"
+                return response
+    return render(
+        request,
+        "staff/cases/access_recover.html",
+        {"case": case, "form": form, "required": IDENTITY_CHECKS_REQUIRED},
+        status=status,
+    )

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from takedown.cases.models import CaseStatus
+from takedown.cases.services.signin import IDENTITY_CHECKS
 from takedown.core.access import Actor
 from takedown.organizations.models import Membership, Organization
 from takedown.registry.models import ContentKind, Jurisdiction
@@ -161,3 +162,18 @@ class DetailsForm(forms.Form):
     risk_sextortion = forms.BooleanField(label=_("Sextortion"), required=False)
     risk_doxxing = forms.BooleanField(label=_("Doxxing"), required=False)
     risk_physical_danger = forms.BooleanField(label=_("Physical danger"), required=False)
+
+
+class AccessRecoverForm(forms.Form):
+    """A new PIN for a survivor who lost theirs: which identity checks the advocate did."""
+
+    checks = forms.MultipleChoiceField(
+        label=_("Which of these checks did you do? (At least two.)"),
+        choices=list(IDENTITY_CHECKS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Tick the identity checks you did.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I am satisfied this is the survivor, and I will give them the new PIN in a safe way."),
+        error_messages={"required": _("Please tick the box to confirm.")},
+    )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.cases import services
-from takedown.cases.access import access_case, access_item, survivor_actor, survivor_sign_in, survivor_sign_out
+from takedown.cases.access import (
+    access_case,
+    access_item,
+    survivor_actor,
+    survivor_session_current,
+    survivor_sign_in,
+    survivor_sign_out,
+)
 from takedown.cases.models import Case
 from takedown.cases.selectors import case_survivor_summary
 from takedown.core.access import Actor
@@ -167,7 +175,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             survivor_sign_in(request, case)
             return redirect("cases:home")
-    return render(request, "cases/sign_in.html", {"form": form}, status=status)
+    context = {"form": form, "help_contact": settings.SURVIVOR_HELP_CONTACT}
+    return render(request, "cases/sign_in.html", context, status=status)
 
 
 @require_POST
@@ -199,6 +208,9 @@ def survivor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         try:
             case = access_case(actor, actor.case_id)
         except NotFound:
+            survivor_sign_out(request)
+            return redirect("cases:sign_in")
+        if not survivor_session_current(request, case):  # signed in with a PIN since replaced
             survivor_sign_out(request)
             return redirect("cases:sign_in")
         request.actor = actor  # type: ignore[attr-defined]
