@@ -15,13 +15,13 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from takedown.core.api import BoundedJSONParser
 from takedown.core.errors import InvalidInput
 from takedown.platforms import access, services
 from takedown.platforms.access import PlatformCaller
@@ -73,7 +73,7 @@ class PlatformAPIView(GenericAPIView):  # type: ignore[type-arg]
     permission_classes = [HasApiKey]
     renderer_classes = [JSONRenderer]
     metadata_class = None  # OPTIONS answers 405: the schema is the description
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     scope: ClassVar[str]
 
     @property
