@@ -49,6 +49,14 @@ class NoticeStatus(models.TextChoices):
 OPEN_STATUSES = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.NEEDS_INFO)
 
 
+class SurvivorAnswer(models.TextChoices):
+    """The second-person approval loop with the survivor: asked, then approved or declined."""
+
+    ASKED = "asked", _("Waiting for the survivor's answer")
+    APPROVED = "approved", _("Approved by the survivor")
+    DECLINED = "declined", _("Declined by the survivor")
+
+
 class NoticeChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     WEBHOOK = "webhook", _("Signed webhook")
@@ -100,6 +108,14 @@ class Notice(TimestampedModel):
     # after a plain warning (`notice_contact_choose`); otherwise the organisation's or a relay address.
     use_survivor_contact = models.BooleanField(_("survivor chose to give their own email"), default=False)
     survivor_contact_chosen_at = models.DateTimeField(null=True, blank=True)
+    # The survivor as the second person: an advocate marks the notice ready, which asks the
+    # survivor on their case page; their answer (and what they said when declining) is kept for
+    # the advocate until the notice is asked again (`notice_mark_ready`, `notice_decline`).
+    survivor_answer = models.CharField(
+        _("the survivor's answer"), max_length=12, choices=SurvivorAnswer.choices, blank=True
+    )
+    survivor_answer_at = models.DateTimeField(null=True, blank=True)
+    survivor_comment = EncryptedTextField(_("what the survivor said"), blank=True, default="")
 
     # Approval fixes the elements: a digest of them, so sending re-checks nothing changed since.
     approved_at = models.DateTimeField(null=True, blank=True)

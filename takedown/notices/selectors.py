@@ -1,15 +1,22 @@
-"""Reads for notices: a case's notices, the evidence to cite, what needs a second person."""
+"""Reads for notices: a case's notices, the evidence to cite, what needs a second person, what a case needs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from takedown.cases.models import Case, RegisteredHash, ReportedItem
+from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem
 from takedown.matching.models import CheckState, ItemCheck
-from takedown.notices.models import Escalation, Notice
+from takedown.notices.models import Escalation, EscalationStatus, Notice, NoticeStatus, SurvivorAnswer
+
+_ACTIVE_CASES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
 
 
 def case_notices(*, case: Case) -> QuerySet[Notice]:
@@ -83,3 +90,58 @@ def notices_needing_second_review(*, organization_ids: Iterable[int], limit: int
         .select_related("case", "platform", "created_by")
         .order_by("created_at", "id")[:limit]
     )
+
+
+def caseload_attention(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The caseload with what each case needs from an advocate now, in correlated subqueries.
+
+    Counted per row like the caseload's own counts, so PostgreSQL evaluates them for the page's
+    rows only, and the page costs no extra query. `case_attention` turns them into words.
+    """
+    items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
+    notices = Notice.objects.filter(case=OuterRef("pk"))
+    return cases.annotate(
+        matched_links=Coalesce(Subquery(items.filter(status=ItemStatus.LIVE).annotate(n=Count("pk")).values("n")), 0),
+        review_links=Exists(items.filter(status=ItemStatus.NEEDS_REVIEW)),
+        unnoticed_matches=Exists(items.filter(status=ItemStatus.LIVE, notices__isnull=True)),
+        removal_disputed=Exists(notices.filter(status=NoticeStatus.REMOVED, removal_disputed_at__isnull=False)),
+        survivor_declined=Exists(notices.filter(status=NoticeStatus.DRAFT, survivor_answer=SurvivorAnswer.DECLINED)),
+        survivor_asked=Exists(notices.filter(status=NoticeStatus.READY, survivor_answer=SurvivorAnswer.ASKED)),
+        survivor_approved=Exists(notices.filter(status=NoticeStatus.APPROVED, survivor_answer=SurvivorAnswer.APPROVED)),
+        steps_proposed=Exists(Escalation.objects.filter(notice__case=OuterRef("pk"), status=EscalationStatus.PROPOSED)),
+    )
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One thing a case needs, in words; `urgent` ones are shown first and marked."""
+
+    code: str
+    text: str
+    urgent: bool
+
+
+def case_attention(case: Case, *, now: datetime | None = None) -> list[Attention]:
+    """What a case annotated by `caseload_attention` needs from an advocate, most urgent first."""
+    moment = now or timezone.now()
+    rows = [
+        ("removal_disputed", _("Platform said removed, but a check still finds the content"), True),
+        ("overdue", _("A deadline passed"), True),
+        ("survivor_declined", _("The survivor declined a request"), True),
+        ("review_links", _("A possible match waits for review"), True),
+        ("survivor_approved", _("The survivor approved a request: send it"), False),
+        ("unnoticed_matches", _("Match found: draft a notice"), False),
+        ("steps_proposed", _("Next steps proposed"), False),
+        ("survivor_asked", _("Waiting for the survivor's answer"), False),
+    ]
+    flags = {code: bool(getattr(case, code, False)) for code, _text, _urgent in rows}
+    flags["overdue"] = (
+        case.next_deadline_at is not None and case.next_deadline_at < moment and case.status in _ACTIVE_CASES
+    )
+    return [Attention(code, str(text), urgent) for code, text, urgent in rows if flags[code]]
+
+
+def case_needs(*, case: Case) -> list[Attention]:
+    """`case_attention` for one case (the case page), in one query."""
+    annotated = caseload_attention(Case.objects.filter(pk=case.pk)).first()
+    return case_attention(annotated) if annotated is not None else []

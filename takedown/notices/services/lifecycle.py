@@ -24,7 +24,7 @@ from takedown.core.models import ActorKind
 from takedown.core.outbox import outbox_emit
 from takedown.matching.models import CheckTrigger
 from takedown.matching.services import items_request_checks
-from takedown.notices.models import Notice, NoticeStatus
+from takedown.notices.models import Notice, NoticeStatus, SurvivorAnswer
 from takedown.notices.rendering import RenderedNotice, notice_context, render_context, survivor_email
 from takedown.notices.selectors import notice_hash_backed
 from takedown.notices.services._base import (
@@ -105,8 +105,15 @@ def notice_edit(
     notice.approved_at = None
     notice.approved_by = None
     notice.approved_digest = ""
+    if notice.survivor_answer in (SurvivorAnswer.ASKED, SurvivorAnswer.APPROVED):
+        # The survivor was asked about (or approved) the old text; a decline stays in view while
+        # the advocate changes the notice in answer to it.
+        notice.survivor_answer = ""
+        notice.survivor_answer_at = None
     notice.save(
         update_fields=[
+            "survivor_answer",
+            "survivor_answer_at",
             "details",
             "dmca_work",
             "dmca_acknowledged",
@@ -166,14 +173,54 @@ def notice_contact_choose(*, actor: Actor, notice: Notice, use_own_email: bool) 
 
 @transaction.atomic
 def notice_mark_ready(*, actor: Actor, notice: Notice) -> Notice:
-    """Draft -> ready for approval, only when nothing required is missing."""
+    """Draft -> ready for approval, only when nothing required is missing: the second person is asked.
+
+    A ready notice is shown to the survivor on their case page, who approves or declines it
+    (`notice_approve`, `notice_decline`); another advocate can approve it as well. Asking again
+    after a decline clears the earlier answer.
+    """
+    if actor.kind != ActorKind.STAFF:
+        raise Conflict(_("Only an advocate can ask for a notice to be approved."))
     notice = lock_notice(notice)
     transition(notice, NoticeStatus.READY)
     refuse_duplicate_notice(notice)
     ctx = notice_context(notice)
     refuse_missing(context_missing(ctx, render_context(ctx).text))
-    notice.save(update_fields=["status", "updated_at"])
+    notice.survivor_answer = SurvivorAnswer.ASKED
+    notice.survivor_answer_at = timezone.now()
+    notice.survivor_comment = ""
+    notice.save(update_fields=["status", "survivor_answer", "survivor_answer_at", "survivor_comment", "updated_at"])
     notice_audit(actor, notice, "notice.ready")
+    notice_audit(actor, notice, "notice.approval_requested")
+    return notice
+
+
+MAX_SURVIVOR_COMMENT = 2000
+
+
+@transaction.atomic
+def notice_decline(*, actor: Actor, notice: Notice, comment: str = "") -> Notice:
+    """The survivor says no to a request an advocate asked them about; it goes back to draft.
+
+    Only the survivor of the case, only while it waits for them (ready). What they write for their
+    advocate is kept encrypted with the notice (never in the audit trail) until it is asked again.
+    """
+    if actor.kind != ActorKind.SURVIVOR or actor.case_id != notice.case_id:
+        raise Conflict(_("Only the survivor can decline this request."))
+    comment = comment.strip()
+    if len(comment) > MAX_SURVIVOR_COMMENT:
+        raise InvalidInput(
+            _("Please keep your message shorter (at most %(n)d characters).") % {"n": MAX_SURVIVOR_COMMENT}
+        )
+    notice = lock_notice(notice)
+    if notice.status != NoticeStatus.READY:
+        raise Conflict(_("This request is not waiting for your answer any more."))
+    transition(notice, NoticeStatus.DRAFT)
+    notice.survivor_answer = SurvivorAnswer.DECLINED
+    notice.survivor_answer_at = timezone.now()
+    notice.survivor_comment = comment
+    notice.save(update_fields=["status", "survivor_answer", "survivor_answer_at", "survivor_comment", "updated_at"])
+    notice_audit(actor, notice, "notice.approval_declined", {"with_message": bool(comment)})
     return notice
 
 
@@ -192,6 +239,9 @@ def notice_approve(*, actor: Actor, notice: Notice) -> Notice:
             raise Conflict(_("This request cannot be approved now."))
     elif actor.kind != ActorKind.STAFF:
         raise Conflict(_("Only an advocate or the survivor can approve a notice."))
+    elif notice.survivor_answer == SurvivorAnswer.DECLINED:
+        # The survivor said no: an advocate does not override them, but may change it and ask again.
+        raise Conflict(_("The survivor declined this notice. Change it if needed and ask them again."))
     elif actor.user_id is not None and actor.user_id == notice.created_by_id and not notice_hash_backed(notice):
         # Four eyes where no hash match backs the notice: the drafter cannot approve it alone.
         raise Conflict(
@@ -209,8 +259,24 @@ def notice_approve(*, actor: Actor, notice: Notice) -> Notice:
     notice.approved_at = timezone.now()
     notice.approved_by_id = actor.user_id
     notice.approved_digest = elements_digest(ctx)
-    notice.save(update_fields=["status", "approved_at", "approved_by", "approved_digest", "updated_at"])
-    notice_audit(actor, notice, "notice.approved")
+    if actor.kind == ActorKind.SURVIVOR:
+        notice.survivor_answer = SurvivorAnswer.APPROVED
+        notice.survivor_answer_at = notice.approved_at
+    elif notice.survivor_answer == SurvivorAnswer.ASKED:
+        notice.survivor_answer = ""  # another advocate answered first: the survivor is no longer asked
+        notice.survivor_answer_at = None
+    notice.save(
+        update_fields=[
+            "status",
+            "approved_at",
+            "approved_by",
+            "approved_digest",
+            "survivor_answer",
+            "survivor_answer_at",
+            "updated_at",
+        ]
+    )
+    notice_audit(actor, notice, "notice.approved", {"by_survivor": actor.kind == ActorKind.SURVIVOR})
     return notice
 
 

@@ -26,6 +26,7 @@ from takedown.cases.selectors import (
 from takedown.cases.services.signin import IDENTITY_CHECKS_REQUIRED, case_access_recover
 from takedown.core.errors import Conflict, InvalidInput, NotFound
 from takedown.organizations.access import StaffRequest, staff_required
+from takedown.notices.selectors import case_attention, case_needs, caseload_attention
 from takedown.web.staff.forms import (
     AccessRecoverForm,
     AssignForm,
@@ -60,13 +61,21 @@ def _filters(request: StaffRequest) -> tuple[CaseloadFilterForm, CaseloadFilters
 @staff_required
 def case_list(request: StaffRequest) -> HttpResponse:
     form, filters = _filters(request)
-    page = Paginator(caseload(actor=request.actor, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    cases = caseload_attention(caseload(actor=request.actor, filters=filters))
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
+    rows = [(case, case_attention(case)) for case in page]
         request,
         "staff/cases/list.html",
-        {"filter_form": form, "page": page, "query": query.urlencode(), "bulk_form": BulkForm(actor=request.actor)},
+        {
+            "filter_form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "bulk_form": BulkForm(actor=request.actor),
+        },
     )
 
 
@@ -154,6 +163,7 @@ def _detail(request: StaffRequest, case: Case, status: int = 200, **forms: Any) 
             "case": case,
             "status_text": case_plain_status(case),
             "items": case.items.all(),
+            "attention": case_needs(case=case),
             # The platform with each notice: the page names it (one query, not one per notice).
             "notices": case.notices.select_related("platform")[:20],
             "notes": case.notes.select_related("author"),

@@ -141,6 +141,26 @@ def notice_approve(request: StaffRequest, case_id: int, notice_id: int) -> HttpR
     return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
 
 
+@require_POST
+@staff_required
+def notice_ask_survivor(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:
+    """Mark the notice ready: the survivor is asked on their case page (another advocate may approve it too)."""
+    _case, notice = access_notice(request.actor, case_id, notice_id)
+    try:
+        services.notice_mark_ready(actor=request.actor, notice=notice)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "The survivor is asked to approve or decline this notice on their case page. Their answer "
+                "will show here and on the caseload."
+            ),
+        )
+    return redirect("staff_cases:notice", case_id=notice.case_id, notice_id=notice.pk)
+
+
 @require_GET
 @staff_required
 def notice_pdf_download(request: StaffRequest, case_id: int, notice_id: int) -> HttpResponse:

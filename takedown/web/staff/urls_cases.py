@@ -28,6 +28,7 @@ urlpatterns = [
     path("<int:case_id>/notices/<int:notice_id>/edit/", notice_views.notice_edit, name="notice_edit"),
     path("<int:case_id>/notices/<int:notice_id>/approve/", notice_views.notice_approve, name="notice_approve"),
     path("<int:case_id>/notices/<int:notice_id>/notice.pdf", notice_views.notice_pdf_download, name="notice_pdf"),
+    path("<int:case_id>/notices/<int:notice_id>/ask/", notice_views.notice_ask_survivor, name="notice_ask"),
     path("<int:case_id>/notices/<int:notice_id>/send/", notice_views.notice_send, name="notice_send"),
     path("<int:case_id>/notices/<int:notice_id>/packet/", notice_views.notice_packet, name="notice_packet"),
     path("<int:case_id>/notices/<int:notice_id>/submitted/", notice_views.notice_submitted, name="notice_submitted"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from takedown.web.survivor import approval
 from takedown.web.survivor import views as views
 
 app_name = "cases"
@@ -22,4 +23,5 @@ urlpatterns = [
     path("case/links/<int:item_id>/review/", views.review_item, name="review_item"),
     path("case/withdraw/", views.withdraw, name="withdraw"),
     path("case/requests/<int:notice_id>/approve/", views.approve_notice, name="approve_notice"),
+    path("case/requests/<int:notice_id>/decline/", approval.decline_notice, name="decline_notice"),
 ]
