@@ -46,7 +46,6 @@ from takedown.cases.services.signin import (
     PIN_LOCKOUT_SECONDS,
     case_authenticate,
     case_open_allowed,
-    case_open_counted,
     case_open_for_survivor,
 )
 
@@ -70,7 +69,6 @@ __all__ = [
     "case_note_add",
     "case_open",
     "case_open_allowed",
-    "case_open_counted",
     "case_open_for_survivor",
     "case_set_status",
     "case_sharing_set",

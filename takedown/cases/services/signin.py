@@ -25,7 +25,7 @@ from takedown.cases.services.lifecycle import OpenedCase, case_open, generate_pi
 from takedown.core.access import Actor
 from takedown.core.errors import InvalidInput, NotFound, RateLimited
 from takedown.core.models import ActorKind
-from takedown.core.ratelimit import attempt_record, attempts_exceeded, attempts_reset
+from takedown.core.ratelimit import attempt_refund, attempt_take
 
 PIN_FAILURES_PER_REFERENCE = 5
 
@@ -35,29 +35,28 @@ PIN_LOCKOUT_SECONDS = 15 * 60
 
 
 def case_open_allowed(*, client_ip: str) -> None:
-    """Refuse a network address that opened many cases in the last hour (scripted abuse).
+    """Take one of a network address's case openings for this hour, or refuse (scripted abuse).
 
-    Counted per keyed digest of the address (the address itself is not kept). Called by the
-    report view before `case_open`; opening counts only when the case was really opened.
+    The opening is counted before anything else happens, so openings sent at once cannot all pass
+    (issue 14, defect 4); `case_open_for_survivor` gives it back when no case was opened. Counted
+    per keyed digest of the address (the address itself is not kept).
     """
-    if attempts_exceeded(_open_key(client_ip), limit=settings.CASES_OPENED_PER_ADDRESS_PER_HOUR, window_seconds=3600):
+    if not attempt_take(_open_key(client_ip), limit=settings.CASES_OPENED_PER_ADDRESS_PER_HOUR, window_seconds=3600):
         raise RateLimited(
             _("Many cases were opened from this network in the last hour. Please try again later, or call a helpline.")
         )
-
-
-def case_open_counted(*, client_ip: str) -> None:
-    attempt_record(_open_key(client_ip), window_seconds=3600)
 
 
 def case_open_for_survivor(*, client_ip: str, bundle_text: str, **fields: Any) -> OpenedCase:
     """A survivor opens a case from the report form: within the per-address limit, with the
     bundle their browser made (if any), counted only when the case was really opened."""
     case_open_allowed(client_ip=client_ip)
-    bundle = parse_bundle(bundle_text) if bundle_text.strip() else None
-    opened = case_open(actor=Actor(kind=ActorKind.SURVIVOR), bundle=bundle, **fields)
-    case_open_counted(client_ip=client_ip)
-    return opened
+    try:
+        bundle = parse_bundle(bundle_text) if bundle_text.strip() else None
+        return case_open(actor=Actor(kind=ActorKind.SURVIVOR), bundle=bundle, **fields)
+    except BaseException:
+        attempt_refund(_open_key(client_ip))
+        raise
 
 
 def _open_key(client_ip: str) -> str:
@@ -80,9 +79,11 @@ def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
     normalized = normalize_reference(reference)
     ref_key = f"pin:ref:{normalized or reference.strip().upper()[:40]}"
     ip_key = f"pin:ip:{client_ip}"
-    if attempts_exceeded(
-        ref_key, limit=PIN_FAILURES_PER_REFERENCE, window_seconds=PIN_LOCKOUT_SECONDS
-    ) or attempts_exceeded(ip_key, limit=PIN_FAILURES_PER_IP, window_seconds=PIN_LOCKOUT_SECONDS):
+    # Counted before the PIN is looked at, so of any number of attempts sent at once at most the
+    # limit are checked (issue 14, defect 4). Both counters always count; either can refuse.
+    ref_ok = attempt_take(ref_key, limit=PIN_FAILURES_PER_REFERENCE, window_seconds=PIN_LOCKOUT_SECONDS)
+    ip_ok = attempt_take(ip_key, limit=PIN_FAILURES_PER_IP, window_seconds=PIN_LOCKOUT_SECONDS)
+    if not (ref_ok and ip_ok):
         raise RateLimited(_("Too many attempts. For your safety, please wait 15 minutes and try again."))
     # Only the two values the check needs, as a tuple: loading the case would decrypt its contact
     # and signature, work a missing reference never does (bench/timing_oracle.py measures it).
@@ -93,10 +94,11 @@ def case_authenticate(*, reference: str, pin: str, client_ip: str) -> Case:
     # now: the same call, hasher and work factor as a real case's wrong PIN (bench/timing_oracle.py).
     pin_ok = check_password(digits, row[1] if row else _dummy_pin_hash(tuple(settings.PASSWORD_HASHERS)))
     if row is None or not pin_ok or row[2] == CaseStatus.WITHDRAWN:
-        attempt_record(ref_key, window_seconds=PIN_LOCKOUT_SECONDS)
-        attempt_record(ip_key, window_seconds=PIN_LOCKOUT_SECONDS)
         raise NotFound(_("That reference and PIN do not match a case. Check them and try again."))
-    attempts_reset(ref_key)
+    # The right PIN gives its own attempt back. Earlier failures stay counted for their window:
+    # wiping them (as this did before) would let a sign-in in the middle of a burst reopen it.
+    attempt_refund(ref_key)
+    attempt_refund(ip_key)
     case = Case.objects.get(pk=row[0])
     case_audit(Actor(kind="survivor", case_id=case.pk), case, "case.survivor_signed_in")
     return case

@@ -105,6 +105,7 @@ def danger(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -124,11 +125,12 @@ def report(request: HttpRequest) -> HttpResponse:
             )
         except (InvalidInput, RateLimited) as exc:
             form.add_error(None, exc.message)
+            status = exc.status_code if isinstance(exc, RateLimited) else 200
         else:
             survivor_sign_in(request, opened.case)
             request.session[NEW_CASE_SESSION_KEY] = {"reference": opened.case.reference, "pin": opened.pin}
             return redirect("cases:created")
-    return render(request, "cases/report.html", {"form": form})
+    return render(request, "cases/report.html", {"form": form}, status=status)
 
 
 def created(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,16 @@
+"""The WSGI entry point of the limiter tests' gunicorn: the real one, with Celery's tasks
+registered before the first request.
+
+Without this, the first requests that 16 threads serve at once can race Celery's lazy task
+discovery and fail with `NotRegistered` (seen in this test's first runs; the production web
+processes have the same lazy discovery).
+"""
+
+from __future__ import annotations
+
+from takedown.celery import app as celery_app
+from takedown.wsgi import application
+
+celery_app.loader.import_default_modules()
+
+__all__ = ["application"]
