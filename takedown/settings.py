@@ -276,6 +276,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "deliveries-resume": {"task": "takedown.notices.tasks.deliveries_resume", "schedule": 5 * 60.0},
     "cases-purge-expired": {"task": "takedown.cases.tasks.purge_expired_cases", "schedule": 6 * 60 * 60.0},
     "sessions-clear": {"task": "takedown.core.tasks.sessions_clear", "schedule": 60 * 60.0},
+    "bank-snapshots-build": {
+        "task": "takedown.matching.tasks.bank_snapshots_build",
+        "schedule": float(_env_int("BANK_SNAPSHOT_BUILD_SECONDS", 600)),
+    },
 }
 
 # --- authentication -------------------------------------------------------------------------------
@@ -456,6 +460,29 @@ PLATFORM_API_KEY_ROTATION_GRACE_SECONDS = _env_int("PLATFORM_API_KEY_ROTATION_GR
 # A lookup process checks the feed for changes at most this often: the bound on how long a
 # withdrawn hash can still be answered (target: one minute).
 PLATFORM_LOOKUP_REFRESH_SECONDS = _env_int("PLATFORM_LOOKUP_REFRESH_SECONDS", 5)
+
+# --- the consented bank's snapshots (docs/scaling.md) ----------------------------------------------
+# Where the beat's build task writes the bank's index and every process maps it from: "local" (a
+# private directory on this machine, BANK_SNAPSHOT_DIR, mode 700, on an encrypted volume or a
+# tmpfs), "s3" (an S3-compatible bucket for several machines, encrypted with BANK_SNAPSHOT_S3_KEY;
+# BANK_SNAPSHOT_DIR is then each machine's local copy) or "none" (each process builds its bank from
+# the feed, as before). A store belongs to one database.
+BANK_SNAPSHOT_STORE = os.environ.get("BANK_SNAPSHOT_STORE", "local").strip() or "local"
+BANK_SNAPSHOT_DIR = Path(os.environ.get("BANK_SNAPSHOT_DIR", "") or VAR_DIR / "bank-snapshots")
+BANK_SNAPSHOT_S3_BUCKET = os.environ.get("BANK_SNAPSHOT_S3_BUCKET", "")
+BANK_SNAPSHOT_S3_PREFIX = os.environ.get("BANK_SNAPSHOT_S3_PREFIX", "bank/")
+BANK_SNAPSHOT_S3_ENDPOINT_URL = os.environ.get("BANK_SNAPSHOT_S3_ENDPOINT_URL", "")
+BANK_SNAPSHOT_S3_REGION = os.environ.get("BANK_SNAPSHOT_S3_REGION", "")
+# 32 random bytes in URL-safe base64 (for example `openssl rand 32 | basenc --base64url`).
+BANK_SNAPSHOT_S3_KEY = os.environ.get("BANK_SNAPSHOT_S3_KEY", "")
+# How often the beat asks for a build; a build happens only when one is due: a hash of the latest
+# snapshot left the bank (so a withdrawn value is gone from the files within this interval), more
+# than BANK_SNAPSHOT_MAX_CHANGED_PERCENT of it changed, or it is older than BANK_SNAPSHOT_MAX_AGE_SECONDS.
+BANK_SNAPSHOT_BUILD_SECONDS = _env_int("BANK_SNAPSHOT_BUILD_SECONDS", 600)
+BANK_SNAPSHOT_MAX_CHANGED_PERCENT = _env_int("BANK_SNAPSHOT_MAX_CHANGED_PERCENT", 5)
+BANK_SNAPSHOT_MAX_AGE_SECONDS = _env_int("BANK_SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
+# The build task's hard time limit (the first build at 10 million hashes reads and decrypts them all).
+BANK_SNAPSHOT_BUILD_TIME_LIMIT = _env_int("BANK_SNAPSHOT_BUILD_TIME_LIMIT", 3600)
 
 # --- logging --------------------------------------------------------------------------------------
 # Structured enough to grep; never log request bodies (they may carry hashes or contact details).

@@ -14,6 +14,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # and a helper's, or two terminals) cannot clear or drop each other's data.
 RUN_ID = f"t{os.getpid()}"
 os.environ.setdefault("CACHE_KEY_PREFIX", RUN_ID)
+# The bank's snapshots too (workers started by a test inherit the directory): a snapshot belongs
+# to one database, and each run has its own.
+os.environ.setdefault("BANK_SNAPSHOT_DIR", f"/tmp/takedown-test-bank-{RUN_ID}")
 
 from takedown.settings import *  # noqa: E402, F403
 from takedown.settings import DATABASES, INSTALLED_APPS  # noqa: E402

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from takedown.matching import services
+from takedown.matching.bank import BANK_SIGNALS, bank_snapshot_build
 from takedown.matching.rendering import process_renderer, process_renderer_close
 
 MAX_FETCH_RETRIES = 5
@@ -85,6 +86,21 @@ def recheck_due() -> int:
 @shared_task(name="takedown.matching.tasks.checks_resume")
 def checks_resume() -> int:
     return services.checks_resume()
+
+
+@shared_task(
+    name="takedown.matching.tasks.bank_snapshots_build",
+    soft_time_limit=settings.BANK_SNAPSHOT_BUILD_TIME_LIMIT - 60,
+    time_limit=settings.BANK_SNAPSHOT_BUILD_TIME_LIMIT,
+)
+def bank_snapshots_build() -> list[str]:
+    """On the beat: publish the next snapshot of each signal's bank where one is due (idempotent)."""
+    published = []
+    for signal in BANK_SIGNALS:
+        ref = bank_snapshot_build(signal=signal)
+        if ref is not None:
+            published.append(ref.name)
+    return published
 
 
 @worker_process_shutdown.connect

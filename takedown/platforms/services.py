@@ -286,26 +286,26 @@ def hashes_lookup(*, caller: PlatformCaller, hashes: Sequence[Mapping[str, Any]]
     """
     parsed = _parse_lookup(hashes)
     valid = {i: p for i, p in enumerate(parsed) if isinstance(p, tuple)}
-    hits: dict[int, list[tuple[int, int, int]]] = {}  # position -> (entry id, case id, distance)
+    # position -> (entry id, public id, case id, distance); the bank confirms its hits against the
+    # feed (a withdrawal is effective at once) and names them.
+    hits: dict[int, list[tuple[int, str, int, int]]] = {}
     for signal in PERCEPTUAL_SIGNALS:
         positions = [i for i, (s, _v) in valid.items() if s == signal]
         if positions:
             per_value = lookup_bank(signal).query_many([valid[i][1] for i in positions])
             for i, found in zip(positions, per_value, strict=True):
-                hits[i] = [(h.entry_id, h.case_id, h.distance) for h in found]
+                hits[i] = [(h.entry_id, h.public_id, h.case_id, h.distance) for h in found]
     exact = {i: keyed_digest(f"hash:{s}", v) for i, (s, v) in valid.items() if s not in PERCEPTUAL_SIGNALS}
     if exact:
         rows = FeedEntry.objects.filter(
             value_digest__in=set(exact.values()), status=FeedStatus.ACTIVE, held_at__isnull=True
-        ).values_list("id", "case_id", "signal", "value_digest")
-        by_digest: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
-        for entry_id, case_id, signal, digest in rows:
+        ).values_list("id", "public_id", "case_id", "signal", "value_digest")
+        by_digest: dict[tuple[str, str], list[tuple[int, str, int, int]]] = {}
+        for entry_id, public_id, case_id, signal, digest in rows:
             if case_id is not None:
-                by_digest.setdefault((signal, digest), []).append((entry_id, case_id, 0))
+                by_digest.setdefault((signal, digest), []).append((entry_id, public_id, case_id, 0))
         for i, digest in exact.items():
             hits[i] = by_digest.get((valid[i][0], digest), [])
-    ids = {h[0] for found in hits.values() for h in found}
-    public = dict(FeedEntry.objects.filter(pk__in=ids).values_list("id", "public_id")) if ids else {}
     answers: list[LookupAnswer] = []
     for i, item in enumerate(parsed):
         if isinstance(item, str):
@@ -313,9 +313,8 @@ def hashes_lookup(*, caller: PlatformCaller, hashes: Sequence[Mapping[str, Any]]
             answers.append(LookupAnswer(str(raw.get("signal", ""))[:16], str(raw.get("value", ""))[:128], [], item))
             continue
         matches = [
-            LookupMatch(public[e], d, keys.case_token(platform_id=caller.platform_id, case_id=c))
-            for e, c, d in sorted(hits.get(i, []), key=lambda h: (h[2], h[0]))
-            if e in public
+            LookupMatch(public_id, d, keys.case_token(platform_id=caller.platform_id, case_id=c))
+            for _e, public_id, c, d in sorted(hits.get(i, []), key=lambda h: (h[3], h[0]))
         ]
         answers.append(LookupAnswer(item[0], item[1], matches))
     return answers

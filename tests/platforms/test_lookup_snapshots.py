@@ -1,0 +1,166 @@
+"""Lookups served from the bank's snapshot plus the feed's changes since it (issue 18).
+
+The beat's task builds the snapshot into the configured store; each process maps it and applies
+the change log after its checkpoint. Tombstones in the change log override the mapped rows, and a
+withdrawn hash is gone from the files at the next build.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from takedown.cases import services as case_services
+from takedown.cases.models import FeedEntry, RegisteredHash
+from takedown.core.access import Actor
+from takedown.hashing.snapshot import open_snapshot, read_header
+from takedown.matching import bank as banks
+from takedown.matching.tasks import bank_snapshots_build
+from tests.platforms.conftest import World, api_client, consented_case
+from tests.platforms.test_feed_lookup import lookup
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def snapshots(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """A local store of this test's own; a refresh interval long enough that nothing syncs by itself."""
+    settings.BANK_SNAPSHOT_STORE = "local"
+    settings.BANK_SNAPSHOT_DIR = tmp_path / "bank"
+    settings.PLATFORM_LOOKUP_REFRESH_SECONDS = 3600
+    banks._BANKS.clear()
+    yield tmp_path / "bank"
+    banks._BANKS.clear()
+
+
+def original_pdq(case_id: int) -> RegisteredHash:
+    return RegisteredHash.objects.get(case_id=case_id, signal="pdq", variant="original")
+
+
+def feed_bank(signal: str = "pdq") -> banks.FeedBank:
+    bank = banks.lookup_bank(signal)
+    assert isinstance(bank, banks.FeedBank)
+    return bank
+
+
+def test_lookups_come_from_the_snapshot_and_the_changes_after_it(world: World, snapshots: Path) -> None:
+    pdq = original_pdq(world.case.pk)
+    client = api_client(world.x_key)
+    # Before the first build a process answers from the feed itself.
+    assert lookup(client, [("pdq", pdq.value)])[0]["matches"]
+    assert feed_bank().fallback is not None and not feed_bank().serving_snapshot
+
+    published = bank_snapshots_build()
+    assert any(name.startswith("pdq-") for name in published) and any(name.startswith("phash-") for name in published)
+    assert bank_snapshots_build() == []  # nothing changed: not due again
+    files = list(snapshots.glob("pdq-*.tdsnap"))
+    assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(snapshots.stat().st_mode) == 0o700
+
+    bank = feed_bank()
+    bank.sync(force=True)
+    assert bank.serving_snapshot and bank.fallback is None  # the private copy is dropped
+    checkpoint = bank.snapshot.index.header.checkpoint  # type: ignore[union-attr]
+    [answer] = lookup(client, [("pdq", pdq.value)])
+    entry = FeedEntry.objects.get(registered_hash=pdq)
+    assert [m["hash_id"] for m in answer["matches"]][:1] == [entry.public_id] and entry.change_id <= checkpoint
+
+    # A case that consents after the checkpoint is found through the change log.
+    later = consented_case(2)
+    later_pdq = original_pdq(later.pk)
+    bank.sync(force=True)
+    assert FeedEntry.objects.get(registered_hash=later_pdq).change_id > checkpoint
+    assert bank.snapshot.index.header.checkpoint == checkpoint  # type: ignore[union-attr]  # same file
+    assert FeedEntry.objects.get(registered_hash=later_pdq).public_id in {
+        m["hash_id"] for m in lookup(client, [("pdq", later_pdq.value)])[0]["matches"]
+    }
+    # A new process maps the same file and answers at once (no feed read of the whole bank).
+    banks._BANKS.clear()
+    assert lookup(client, [("pdq", later_pdq.value)])[0]["matches"]
+    assert feed_bank().serving_snapshot and feed_bank().fallback is None
+
+
+def test_a_withdrawal_overrides_the_snapshot_at_once_and_is_gone_from_the_next_file(
+    world: World, snapshots: Path
+) -> None:
+    pdq = original_pdq(world.case.pk)
+    entry = FeedEntry.objects.get(registered_hash=pdq)
+    bank_snapshots_build()
+    client = api_client(world.x_key)
+    assert lookup(client, [("pdq", pdq.value)])[0]["matches"]
+    bank = feed_bank()
+    old = banks.snapshot_store().latest("pdq")  # type: ignore[union-attr]
+    assert old is not None
+
+    case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=world.case)
+    # At once: no sync has happened (the interval is an hour), the mapped rows still hold the hash...
+    index = bank.snapshot.index
+    assert index is not None and entry.pk in {m.id for m in index.query_many([pdq.value])[0]}
+    # ...and no lookup answers it.
+    assert lookup(client, [("pdq", pdq.value)])[0]["matches"] == []
+    # The tombstone in the change log overrides the mapped row at the next sync.
+    bank.sync(force=True)
+    assert entry.pk not in {m.id for m in bank.snapshot.index.query_many([pdq.value])[0]}  # type: ignore[union-attr]
+
+    # A hash left the bank, so the next build is due: the new file lacks it, the old file is deleted.
+    assert any(name.startswith("pdq-") for name in bank_snapshots_build())
+    new = banks.snapshot_store().latest("pdq")  # type: ignore[union-attr]
+    assert new is not None and new.checkpoint > old.checkpoint
+    assert not (snapshots / old.name).exists()
+    rebuilt = open_snapshot(snapshots / new.name, verify=True)
+    assert rebuilt.query_many([pdq.value], 0) == [[]] and entry.pk not in set(rebuilt.base.live_rows()[1].tolist())
+    banks._BANKS.clear()
+    assert lookup(client, [("pdq", pdq.value)])[0]["matches"] == []
+
+
+def test_snapshots_in_s3_compatible_storage_reach_a_process_on_another_machine(
+    world: World, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's S3 server on 127.0.0.1; the builder and the reader have different local directories."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
+            monkeypatch.setenv(name, value)
+        endpoint = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bank")
+        settings.BANK_SNAPSHOT_STORE = "s3"
+        settings.BANK_SNAPSHOT_S3_BUCKET = "bank"
+        settings.BANK_SNAPSHOT_S3_ENDPOINT_URL = endpoint
+        settings.BANK_SNAPSHOT_S3_REGION = "us-east-1"
+        settings.BANK_SNAPSHOT_S3_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        settings.BANK_SNAPSHOT_DIR = tmp_path / "builder"
+        assert any(name.startswith("pdq-") for name in bank_snapshots_build())
+        objects = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").list_objects_v2(Bucket="bank")
+        stored = [o["Key"] for o in objects["Contents"]]
+        assert any(key.startswith("bank/pdq-") and key.endswith(".enc") for key in stored)
+
+        settings.BANK_SNAPSHOT_DIR = tmp_path / "reader"  # another machine's private copy
+        banks._BANKS.clear()
+        pdq = original_pdq(world.case.pk)
+        assert lookup(api_client(world.x_key), [("pdq", pdq.value)])[0]["matches"]
+        assert feed_bank().serving_snapshot and list((tmp_path / "reader").glob("pdq-*.tdsnap"))
+        # The bucket holds only ciphertext: neither the header nor the hash rows of the file appear in it.
+        key = next(k for k in stored if k.startswith("bank/pdq-"))
+        body = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").get_object(Bucket="bank", Key=key)
+        ciphertext = body["Body"].read()
+        (local,) = (tmp_path / "reader").glob("pdq-*.tdsnap")
+        words = next(s for s in read_header(local).sections if s.name == "words")
+        plain = local.read_bytes()
+        assert plain[:8] not in ciphertext and plain[words.offset : words.offset + 32] not in ciphertext
+
+        settings.BANK_SNAPSHOT_S3_KEY = "short"
+        banks._BANKS.clear()
+        with pytest.raises(Exception, match="BANK_SNAPSHOT_S3_KEY"):
+            banks.snapshot_store()
+    finally:
+        server.stop()
