@@ -275,6 +275,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "checks-resume": {"task": "takedown.matching.tasks.checks_resume", "schedule": 5 * 60.0},
     "deliveries-resume": {"task": "takedown.notices.tasks.deliveries_resume", "schedule": 5 * 60.0},
     "cases-purge-expired": {"task": "takedown.cases.tasks.purge_expired_cases", "schedule": 6 * 60 * 60.0},
+    "cases-erase-withdrawn": {"task": "takedown.cases.tasks.erase_withdrawn_cases", "schedule": 10 * 60.0},
     "sessions-clear": {"task": "takedown.core.tasks.sessions_clear", "schedule": 60 * 60.0},
     "bank-snapshots-build": {
         "task": "takedown.matching.tasks.bank_snapshots_build",
@@ -513,6 +514,17 @@ INTAKE_ORGANIZATION_SLUG = os.environ.get("INTAKE_ORGANIZATION_SLUG", "" if PROD
 # may add to one case per day (over it, the case is flagged for an advocate's review).
 CASES_OPENED_PER_ADDRESS_PER_HOUR = _env_int("CASES_OPENED_PER_ADDRESS_PER_HOUR", 10)
 REPORTED_LINKS_PER_CASE_PER_DAY = _env_int("REPORTED_LINKS_PER_CASE_PER_DAY", 200)
+# Hard caps on photo fingerprints (docs/threat-model.md, "Feed integrity"): per picture, per video
+# (one per sampled frame), files and fingerprints per case, files a case may add per day. Over a
+# cap nothing of the bundle is added and the survivor is told why.
+HASHES_PER_IMAGE_MAX = _env_int("HASHES_PER_IMAGE_MAX", 64)
+HASHES_PER_VIDEO_MAX = _env_int("HASHES_PER_VIDEO_MAX", 4000)
+FILES_PER_CASE_MAX = _env_int("FILES_PER_CASE_MAX", 500)
+HASHES_PER_CASE_MAX = _env_int("HASHES_PER_CASE_MAX", 40_000)
+FILES_PER_CASE_PER_DAY = _env_int("FILES_PER_CASE_PER_DAY", 100)
+# More files than this in one day: the case's sharing is held (nothing goes to platforms) and the
+# case is flagged until an advocate reviews it and vouches again.
+SHARING_HOLD_FILES_PER_DAY = _env_int("SHARING_HOLD_FILES_PER_DAY", 30)
 # A survivor signed in with reference + PIN is signed out after this much inactivity.
 SURVIVOR_SESSION_IDLE_SECONDS = _env_int("SURVIVOR_SESSION_IDLE_SECONDS", 30 * 60)
 # ... and after this long however active (the survivor signs in again with reference + PIN).

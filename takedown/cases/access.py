@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from takedown.cases.digests import keyed_digest
-from takedown.cases.models import Case, ReportedItem
+from takedown.cases.models import Case, CaseStatus, ReportedItem
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import NotFound
@@ -77,10 +77,12 @@ def access_case(actor: Actor, case_id: int | str | None) -> Case:
     if actor.kind == ActorKind.SURVIVOR:
         if actor.case_id != pk:
             raise not_found
-        case = Case.objects.filter(pk=pk).select_related("organization").first()
+        case = Case.objects.filter(pk=pk).exclude(status=CaseStatus.WITHDRAWN).select_related("organization").first()
     elif actor.kind == ActorKind.STAFF and actor.mfa_verified and actor.organization_ids:
+        # A withdrawn case is gone for everyone at once; its rows are being erased by a task.
         case = (
             Case.objects.filter(pk=pk, organization_id__in=actor.organization_ids)
+            .exclude(status=CaseStatus.WITHDRAWN)
             .select_related("organization", "assignee")
             .first()
         )

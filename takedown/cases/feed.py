@@ -1,8 +1,10 @@
 """Keeping the consented hash feed in step with a case, inside the case's own transactions.
 
 The feed (`FeedEntry`) is what vetted platforms copy and what the lookup bank indexes. Whether a
-registered hash is in it depends only on the case: the survivor's consent to share, the case
-being active, and the hash being of a shared signal and trusted quality. Every service that
+registered hash is in it depends on the hash and its case: someone answerable vouched for it
+(`RegisteredHash.vouch`, docs/threat-model.md "Feed integrity"), the survivor consents to share,
+the case is active and not held for review, and the hash is of a shared signal and trusted
+quality. Each entry carries the vouch that let it out. Every service that
 changes one of those calls `feed_sync_case` in the same transaction, so a withdrawal's tombstones
 commit with the withdrawal itself. Higher layers (the platform API, the bank in matching) only
 read the feed; platforms' feedback on withdrawn entries is cleared by the platforms app when it
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,12 +48,12 @@ def _take_change_ids(count: int) -> list[int]:
 
 
 def _shareable(rh: RegisteredHash) -> bool:
-    return rh.signal in FEED_SIGNALS and hash_trusted(rh.signal, rh.quality)
+    return rh.vouch_id is not None and rh.signal in FEED_SIGNALS and hash_trusted(rh.signal, rh.quality)
 
 
 def case_shares_hashes(case: Case | None) -> bool:
-    """Whether this case's hashes may be in the feed at all (consent, and the case active)."""
-    return case is not None and case.consent_share_hashes and case.is_active
+    """Whether this case's vouched hashes may be in the feed (consent, active, not held for review)."""
+    return case is not None and case.consent_share_hashes and case.is_active and case.sharing_held_at is None
 
 
 def _new_public_id() -> str:
@@ -80,11 +82,13 @@ def feed_sync_case(*, case_id: int) -> int:
         if rh is not None:
             if entry.status != FeedStatus.ACTIVE:
                 entry.status, entry.value, entry.value_digest = FeedStatus.ACTIVE, rh.value, rh.value_digest
+                entry.vouch_id = rh.vouch_id
                 changed.append(entry)
             continue
         gone = entry.registered_hash_id is None or entry.registered_hash_id not in present
         if entry.status == FeedStatus.ACTIVE or entry.value is not None or (gone and entry.case_id is not None):
             entry.status, entry.value, entry.value_digest = FeedStatus.WITHDRAWN, None, ""
+            entry.vouch_id = None
             if gone:
                 entry.case_id, entry.registered_hash_id, entry.held_at = None, None, None
             changed.append(entry)
@@ -97,6 +101,7 @@ def feed_sync_case(*, case_id: int) -> int:
             case_id=case_id,
             value=rh.value,
             value_digest=rh.value_digest,
+            vouch_id=rh.vouch_id,
         )
         for pk, rh in wanted.items()
         if pk not in known
@@ -109,7 +114,17 @@ def feed_sync_case(*, case_id: int) -> int:
     if changed:
         FeedEntry.objects.bulk_update(
             changed,
-            ["change_id", "status", "value", "value_digest", "case_id", "registered_hash", "held_at", "updated_at"],
+            [
+                "change_id",
+                "status",
+                "value",
+                "value_digest",
+                "case_id",
+                "registered_hash",
+                "vouch",
+                "held_at",
+                "updated_at",
+            ],
         )
         orphaned = [e.pk for e in changed if e.case_id is None]
         if orphaned:
@@ -118,6 +133,51 @@ def feed_sync_case(*, case_id: int) -> int:
             outbox_emit("feed.entries_withdrawn", {"entry_ids": orphaned})
     FeedEntry.objects.bulk_create(created, batch_size=1000)
     return len(changed) + len(created)
+
+
+@transaction.atomic
+def feed_withdraw_case(*, case_id: int) -> int:
+    """Every entry of a case becomes a tombstone at once; returns how many changed.
+
+    Withdrawal's fast path: one UPDATE whatever the case's size (10,000 hashes or more), so the
+    survivor's request ends quickly and no platform or lookup sees the hashes after it commits.
+    Value and digest are cleared and each entry takes a new change id (consecutive, in entry
+    order, under the counter's lock), as `feed_sync_case` would give it. Only the columns
+    platforms see change here: the internal links to the case, its hashes and vouch (nothing a
+    platform reads) are cleared by `feed_orphan_case` when the case's rows are erased, which
+    keeps this statement's index work small.
+    """
+    count = FeedEntry.objects.filter(case_id=case_id).count()
+    if not count:
+        return 0
+    first = _take_change_ids(count)[0]
+    table = FeedEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH numbered AS (
+                SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table} WHERE case_id = %s
+            )
+            UPDATE {table} AS entry
+            SET change_id = %s + numbered.n - 1, status = %s, value = NULL, value_digest = '', held_at = NULL,
+                updated_at = %s
+            FROM numbered WHERE entry.id = numbered.id
+            RETURNING entry.id
+            """,  # noqa: S608 - the table name is the model's own; every value is a parameter
+            [case_id, first, FeedStatus.WITHDRAWN, timezone.now()],
+        )
+        withdrawn = [row[0] for row in cursor.fetchall()]
+    # Platforms' verdicts on these hashes go too (the platforms app reads this event).
+    outbox_emit("feed.entries_withdrawn", {"entry_ids": withdrawn})
+    return len(withdrawn)
+
+
+def feed_orphan_case(*, case_id: int) -> int:
+    """Cut a withdrawn case's tombstones loose from it before its rows are deleted (no new change
+    id: platforms already saw the tombstones). Afterwards nothing in the feed points at the case."""
+    return FeedEntry.objects.filter(case_id=case_id, status=FeedStatus.WITHDRAWN, value_digest="").update(
+        case_id=None, registered_hash=None, vouch=None
+    )
 
 
 def _bump(entry: FeedEntry) -> None:

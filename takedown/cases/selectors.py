@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem
+from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem, SharingVouch
 from takedown.core.access import Actor
 from takedown.core.models import AuditEvent
 from takedown.organizations.models import Membership
@@ -66,7 +66,11 @@ RISKS = {"sextortion": "risk_sextortion", "doxxing": "risk_doxxing", "physical_d
 def caseload(*, actor: Actor, filters: CaseloadFilters) -> QuerySet[Case]:
     """Cases of the actor's organisations, filtered and sorted, with counts in one query."""
     now = timezone.now()
-    qs = Case.objects.filter(organization_id__in=actor.organization_ids).select_related("organization", "assignee")
+    qs = (
+        Case.objects.filter(organization_id__in=actor.organization_ids)
+        .exclude(status=CaseStatus.WITHDRAWN)  # gone at once; a task erases the rows
+        .select_related("organization", "assignee")
+    )
     if filters.status in CaseStatus.values:
         qs = qs.filter(status=filters.status)
     if filters.due == "soon":
@@ -176,3 +180,43 @@ def cases_flagged_for_volume(*, actor: Actor, days: int = 7) -> list[Case]:
         created_at__gte=since,
     ).values_list("subject_id", flat=True)
     return list(Case.objects.filter(pk__in=list(flagged), organization_id__in=actor.organization_ids))
+
+
+def case_sharing_review(*, case: Case) -> dict[str, Any]:
+    """What an advocate reviews before vouching for a case's hashes (never the pictures).
+
+    The request (consent, who opened it), the volume (files and fingerprints, those not yet
+    vouched for, files added in the last day, a hold), the links reported and those where a
+    match was found, and the vouches so far with who gave them. Counts in a few queries.
+    """
+    since = timezone.now() - timedelta(days=1)
+    hashes = RegisteredHash.objects.filter(case=case)
+    counts = hashes.aggregate(
+        files=Count("item_id", distinct=True),
+        hashes=Count("pk"),
+        pending_files=Count("item_id", distinct=True, filter=Q(vouch__isnull=True)),
+        pending_hashes=Count("pk", filter=Q(vouch__isnull=True)),
+        files_today=Count("item_id", distinct=True, filter=Q(created_at__gte=since)),
+    )
+    links = case.items.aggregate(
+        links=Count("pk"), links_matched=Count("pk", filter=Q(status__in=[ItemStatus.LIVE, ItemStatus.REMOVED]))
+    )
+    can_vouch = bool(case.organization and case.organization.can_vouch_hashes and case.is_active)
+    return {
+        **counts,
+        **links,
+        "held_at": case.sharing_held_at,
+        "consent": case.consent_share_hashes,
+        "can_vouch": can_vouch and case.consent_share_hashes and (counts["pending_hashes"] or case.sharing_held_at),
+        "organization_can_vouch": bool(case.organization and case.organization.can_vouch_hashes),
+        "vouches": list(SharingVouch.objects.filter(case=case).select_related("user", "organization", "item")),
+    }
+
+
+def cases_held_for_sharing(*, actor: Actor) -> list[Case]:
+    """Cases of the actor's organisations whose sharing is held for their volume (review page)."""
+    return list(
+        Case.objects.filter(organization_id__in=actor.organization_ids, sharing_held_at__isnull=False)
+        .exclude(status=CaseStatus.WITHDRAWN)
+        .order_by("sharing_held_at")
+    )

@@ -19,6 +19,7 @@ from takedown.organizations.models import Organization
 from takedown.registry.models import ChannelKind, ContentKind, Platform, PlatformChannel, PlatformDomain
 from takedown.registry.services import platforms_load
 from tests.cases.conftest import org_a, org_b  # noqa: F401 - fixtures shared with the case tests
+from tests.cases.vouching import vouch_for
 from tests.notices.servers import rdap_server, receiver, smtp_server  # noqa: F401 - local SMTP, webhook, RDAP
 
 SURVIVOR = Actor(kind="survivor")
@@ -47,8 +48,11 @@ def open_case(
     signature_name: str = "Alex Example",
     bundle: str | None = None,
     representative: dict[str, Any] | None = None,
+    vouched: bool | None = None,
 ) -> Case:
-    return case_services.case_open(
+    """A case opened by a survivor. With consent and a bundle, an advocate of a vetted organisation
+    also vouches for the hashes (unless `vouched=False`): consent alone shares nothing."""
+    case = case_services.case_open(
         actor=SURVIVOR,
         signature_name=signature_name,
         jurisdictions=jurisdictions,
@@ -61,6 +65,9 @@ def open_case(
         representative=representative,
         bundle=case_services.parse_bundle(bundle) if bundle else None,
     ).case
+    if bundle and (consent_share_hashes if vouched is None else vouched):
+        vouch_for(case)
+    return case
 
 
 ORG_NOTICE_EMAIL = "notices@helpline.example.org"

@@ -1,7 +1,8 @@
 """Writes for cases, by concern; import them from here (`from takedown.cases import services`).
 
 - `lifecycle`: opening, contact and details, assignment, status, deadlines, withdrawal, retention
-- `hashes`: photo fingerprints, face templates, sharing with platforms
+- `hashes`: photo fingerprints (within caps), face templates, the survivor's consent to share
+- `sharing`: vouching, the only way hashes reach platforms (docs/threat-model.md)
 - `items`: reported links and their status (the one owner of `ReportedItem.status`)
 - `signin`: reference + PIN sign-in and the limits on guessing and on opening cases
 """
@@ -9,6 +10,7 @@
 from takedown.cases.feed import feed_entry_clear_hold
 from takedown.cases.services.hashes import (
     MAX_FACE_TEMPLATES_PER_CASE,
+    HashesRefused,
     case_add_bundle,
     case_add_face_templates,
     case_face_matching_enable,
@@ -28,6 +30,7 @@ from takedown.cases.services.lifecycle import (
     REFERENCE_GROUPS,
     OpenedCase,
     case_assign,
+    case_erase_withdrawn,
     case_next_deadline_set,
     case_note_add,
     case_open,
@@ -35,11 +38,13 @@ from takedown.cases.services.lifecycle import (
     case_update_contact,
     case_update_details,
     case_withdraw_and_delete,
+    cases_erase_withdrawn,
     cases_purge_expired,
     generate_pin,
     generate_reference,
     normalize_reference,
 )
+from takedown.cases.services.sharing import case_sharing_vouch, case_sharing_vouch_match
 from takedown.cases.services.signin import (
     PIN_FAILURES_PER_IP,
     PIN_FAILURES_PER_REFERENCE,
@@ -57,12 +62,14 @@ __all__ = [
     "PIN_FAILURES_PER_REFERENCE",
     "PIN_LOCKOUT_SECONDS",
     "REFERENCE_GROUPS",
+    "HashesRefused",
     "OpenedCase",
     "case_add_bundle",
     "case_add_face_templates",
     "case_add_urls",
     "case_assign",
     "case_authenticate",
+    "case_erase_withdrawn",
     "case_face_matching_enable",
     "case_face_matching_set",
     "case_next_deadline_set",
@@ -72,9 +79,12 @@ __all__ = [
     "case_open_for_survivor",
     "case_set_status",
     "case_sharing_set",
+    "case_sharing_vouch",
+    "case_sharing_vouch_match",
     "case_update_contact",
     "case_update_details",
     "case_withdraw_and_delete",
+    "cases_erase_withdrawn",
     "cases_purge_expired",
     "feed_entry_clear_hold",
     "generate_pin",

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from takedown.cases.feed import feed_sync_case
+from takedown.cases.feed import feed_orphan_case, feed_sync_case, feed_withdraw_case
 from takedown.cases.models import (
     Case,
     CaseNote,
@@ -35,6 +35,7 @@ from takedown.cases.services.items import add_urls
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.core.models import ActorKind
+from takedown.core.queue import task_on_commit
 from takedown.hashing.bundle import Bundle
 from takedown.organizations.models import Membership, Organization
 from takedown.registry.models import ContentKind, Jurisdiction
@@ -186,14 +187,23 @@ def case_update_contact(*, actor: Actor, case: Case, contact_preference: str, co
     return case
 
 
+#: The task that deletes a withdrawn case's rows (named here: services never import tasks).
+ERASE_TASK = "takedown.cases.tasks.erase_withdrawn_case"
+
+
 def case_withdraw_and_delete(*, actor: Actor, case: Case, survivor_instructed: bool = False) -> None:
-    """Withdraw: stop sharing at once, then delete everything the survivor gave us.
+    """Withdraw: stop sharing and end access at once, then delete everything the survivor gave us.
 
     The survivor withdraws from their case page; an advocate may do it for them only on their
     instruction, which the advocate confirms (`survivor_instructed`) and the audit trail records.
-    Hashes are deleted first in the same transaction, so no share (notice, feed, lookup) can read
-    them once this commits. What stays is the audit trail, which holds no sensitive value: the
-    fact that a case with this internal id existed and was withdrawn.
+    The request does only what must hold the moment it returns, in a few statements whatever the
+    case's size: every feed entry becomes a tombstone in one UPDATE (no platform, lookup or
+    cross-case match reads the hashes after commit), the case becomes withdrawn (no sign-in, no
+    page, no notice delivery reaches it) and its own sensitive fields are cleared. The rows (hashes,
+    links, checks, evidence, notices) are deleted by `erase_withdrawn_case`, started on commit;
+    the beat sweep `erase_withdrawn_cases` deletes any a lost task left. What stays is the audit
+    trail, which holds no sensitive value: the fact that a case with this internal id existed
+    and was withdrawn.
     """
     if actor.kind == ActorKind.STAFF and not survivor_instructed:
         raise Conflict(_("Only the survivor can withdraw a case, or an advocate on their recorded instruction."))
@@ -201,8 +211,53 @@ def case_withdraw_and_delete(*, actor: Actor, case: Case, survivor_instructed: b
         raise Conflict(_("Only the survivor can withdraw a case, or an advocate on their recorded instruction."))
     with transaction.atomic():
         case = lock_case(case.pk)
+        if case.status == CaseStatus.WITHDRAWN:
+            return  # withdrawn already (a second click): the erasure is on its way
         by = "survivor" if actor.kind == ActorKind.SURVIVOR else "advocate_on_instruction"
-        _case_erase(actor=actor, case=case, action="case.withdrawn", data={"by": by})
+        entries = feed_withdraw_case(case_id=case.pk)
+        now = timezone.now()
+        Case.objects.filter(pk=case.pk).update(
+            status=CaseStatus.WITHDRAWN,
+            withdrawn_at=now,
+            pin_hash="!",  # no PIN can match (Django's unusable-password marker)
+            consent_share_hashes=False,
+            consent_face_matching=False,
+            contact_details=None,
+            representative=None,
+            signature_name=None,
+            police_reference=None,
+            hash_service_reference=None,
+            updated_at=now,
+        )
+        case_audit(actor, case, "case.withdrawn", {"by": by, "feed_entries": entries})
+        task_on_commit(ERASE_TASK, case.pk)
+
+
+def case_erase_withdrawn(*, case_id: int) -> bool:
+    """Delete a withdrawn case's rows (the task after withdrawal); False if there is nothing to do.
+
+    Idempotent: the case is locked and re-checked, so the task, a redelivery and the sweep can
+    all run it.
+    """
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(pk=case_id, status=CaseStatus.WITHDRAWN)
+            .first()
+        )
+        if case is None:
+            return False
+        feed_orphan_case(case_id=case.pk)  # tombstones already announced at withdrawal
+        _case_erase(actor=Actor.system(), case=case, action="case.erased")
+    return True
+
+
+def cases_erase_withdrawn(*, older_than_seconds: int = 60, limit: int = 100) -> int:
+    """The sweep: erase withdrawn cases whose task was lost (broker down, worker killed)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = Case.objects.filter(status=CaseStatus.WITHDRAWN, withdrawn_at__lt=cutoff).order_by("withdrawn_at")
+    return sum(case_erase_withdrawn(case_id=pk) for pk in list(pending.values_list("pk", flat=True)[:limit]))
 
 
 def _case_erase(*, actor: Actor, case: Case, action: str, data: dict[str, Any] | None = None) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from takedown.cases.digests import keyed_digest
+from takedown.cases.models import CaseStatus
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput
 from takedown.core.models import ActorKind
@@ -85,6 +86,7 @@ def _claim_for_delivery(notice_id: int) -> bool:
     stale = timezone.now() - timedelta(seconds=settings.TASK_CLAIM_STALE_SECONDS)
     return (
         Notice.objects.filter(pk=notice_id, status=NoticeStatus.QUEUED)
+        .exclude(case__status=CaseStatus.WITHDRAWN)  # withdrawn: nothing more is sent; a task erases it
         .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=stale))
         .update(delivery_claimed_at=timezone.now())
         == 1

@@ -18,6 +18,7 @@ from takedown.cases.models import Case, CaseStatus
 from takedown.cases.selectors import (
     CaseloadFilters,
     case_plain_status,
+    case_sharing_review,
     case_timeline,
     caseload,
     caseload_metrics,
@@ -169,6 +170,7 @@ def _detail(request: StaffRequest, case: Case, status: int = 200, **forms: Any) 
             "notes": case.notes.select_related("author"),
             "timeline": case_timeline(case=case),
             "hash_items": case.registered_hashes.values("item_id").distinct().count(),
+            "sharing": case_sharing_review(case=case),
             "face_templates": case.face_templates.count(),
             "note_form": forms.get("note_form") or NoteForm(),
             "assign_form": forms.get("assign_form")
@@ -203,6 +205,24 @@ def case_note(request: StaffRequest, case_id: int) -> HttpResponse:
             messages.success(request, _("Note added."))
             return redirect("staff_cases:detail", case_id=case.pk)
     return _detail(request, case, status=400, note_form=form)
+
+
+@require_POST
+@staff_required
+def case_vouch(request: StaffRequest, case_id: int) -> HttpResponse:
+    """The advocate reviewed the sharing summary and vouches: the case's hashes go to platforms."""
+    case = access_case(request.actor, case_id)
+    try:
+        vouch = services.case_sharing_vouch(actor=request.actor, case=case)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("You vouched for %(hashes)d fingerprints of %(files)d files; they are now shared with platforms.")
+            % {"hashes": vouch.hashes, "files": vouch.files},
+        )
+    return redirect("staff_cases:detail", case_id=case.pk)
 
 
 @require_POST

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from takedown.cases.access import access_case, access_item
-from takedown.cases.selectors import cases_flagged_for_volume
+from takedown.cases.selectors import cases_flagged_for_volume, cases_held_for_sharing
 from takedown.cases.services import item_review_decide
 from takedown.core.errors import Conflict
 from takedown.matching.evidence import evidence_export, evidence_verify
@@ -61,6 +61,7 @@ def review_queue(request: StaffRequest) -> HttpResponse:
         {
             "items": items_needing_review(actor=request.actor),
             "volume_cases": cases_flagged_for_volume(actor=request.actor),
+            "held_cases": cases_held_for_sharing(actor=request.actor),
             "notices": notices_needing_second_review(organization_ids=request.actor.organization_ids),
         },
     )

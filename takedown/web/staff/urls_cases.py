@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:case_id>/assign/", views.case_assign, name="assign"),
     path("<int:case_id>/status/", views.case_status, name="status"),
     path("<int:case_id>/details/", views.case_details, name="details"),
+    path("<int:case_id>/vouch/", views.case_vouch, name="vouch"),
     path("<int:case_id>/new-pin/", views.case_access_recover_view, name="access_recover"),
     path("<int:case_id>/evidence.json", matching_views.case_evidence_export, name="evidence"),
     path("<int:case_id>/items/<int:item_id>/", matching_views.item_evidence, name="item"),
