@@ -90,7 +90,10 @@ def _dev_secret_file(filename: str, make: Any) -> str:
 # --- core -----------------------------------------------------------------------------------------
 
 SECRET_KEY = _required_in_production("SECRET_KEY") or _dev_secret_file("secret_key", lambda: secrets.token_urlsafe(50))
-DEBUG = _env_bool("DEBUG", default=not PRODUCTION)
+# Debug pages (tracebacks, settings, URL lists) only when the development profile is chosen
+# explicitly (TAKEDOWN_ENV=development, which scripts/run exports) or DEBUG=true is set: a server
+# started with no profile at all shows the production error pages.
+DEBUG = _env_bool("DEBUG", default=os.environ.get("TAKEDOWN_ENV", "").strip().lower() == "development")
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when TAKEDOWN_ENV=production.")
 
@@ -363,6 +366,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
+# Outside production WhiteNoise serves static files straight from the source folders, so the
+# embedded default works with DEBUG off (runserver serves them only in debug mode).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,3 +83,48 @@ def test_production_collectstatic_rewrites_module_imports(tmp_path: Path) -> Non
     text = page_modules[0].read_text()
     assert re.search(r'from "\.\./hashing/hasher\.[0-9a-f]{12}\.js"', text)
     assert (tmp_path / "hashing" / "worker.js").exists()  # started by URL, kept under its plain name
+
+
+def _server_env(env_overrides: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    drop = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG", *SAFE_PRODUCTION}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({"TAKEDOWN_VAR_DIR": str(tmp_path), "DATABASE_URL": "", **env_overrides})
+    return env
+
+
+@pytest.mark.parametrize(("profile", "debug_pages"), [(None, False), ("development", True)])
+def test_a_server_started_without_a_profile_shows_no_debug_pages(
+    tmp_path: Path, profile: str | None, debug_pages: bool
+) -> None:
+    """Issue 14, defect 7: with no TAKEDOWN_ENV, a real server answered with Django's debug pages
+    (every URL pattern listed on a 404). Debug pages need the development profile chosen explicitly."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _server_env({"TAKEDOWN_ENV": profile} if profile else {}, tmp_path)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body, status = "", 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, exc.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 404 and body, "the server did not answer"
+        debug_page = "Django tried these URL patterns" in body or "URLconf" in body
+        assert debug_page is debug_pages
+        if not debug_pages:
+            assert "Takedown" in body  # the site's own 404 page
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
