@@ -1,6 +1,7 @@
 // Face templates made in the survivor's browser, from ordinary portraits they choose.
 //
-//   import { loadFaceModels, findFaces, faceTemplateBundle } from "/static/faces/templates.js";
+//   (a module: bring in loadFaceModels, findFaces and faceTemplateBundle from /static/faces/templates.js)
+//   (no import statement here: collectstatic would read it as the module importing itself)
 //   await loadFaceModels();                       // once; fetches face-api and its models from /static/vendor/
 //   const found = await findFaces(file);          // {width, height, faces: [{box, score, vector, crop, quality}]}
 //   // show found.faces[i].crop (a canvas) to the survivor; keep the vectors of the faces they confirm
