@@ -525,7 +525,7 @@ class Stack:
             "NOTICES_SMTP_TIMEOUT": "3",
             "NOTICES_WEBHOOK_READ_TIMEOUT": "2",
         }
-        args = [sys.executable, "-m", "celery", "-A", "takedown", "worker", "-Q", "fetch,match,deliver,default"]
+        args = [sys.executable, "-m", "celery", "-A", "takedown", "worker", "-Q", "fetch,render,match,deliver,default"]
         args += ["-c", str(concurrency), "-P", "prefork", "--without-mingle", "--without-gossip"]
         args += ["-n", f"fault-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO"]
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
@@ -598,7 +598,10 @@ class Stack:
             urls=[url],
             organization=Organization.objects.get(slug="fault-helpline"),
         ).case
-        notice = notice_draft(actor=staff, case=case, items=list(case.items.all()), basis_code=None)
+        # A DSA notice names the Member State whose offence it cites (Art. 16(2)(a)).
+        notice = notice_draft(
+            actor=staff, case=case, items=list(case.items.all()), basis_code=None, member_state="IE" if webhook else ""
+        )
         notice = notice_approve(actor=staff, notice=notice)
         notice_send(actor=staff, notice=notice)
         return notice.pk
