@@ -21,7 +21,7 @@ from pytest_django import Settings
 from takedown.cases.models import ReportedItem
 from takedown.core.access import Actor
 from takedown.notices.models import Notice, NoticeStatus
-from takedown.notices.services import notice_approve, notice_draft, notice_send
+from takedown.notices.services import notice_approve, notice_contact_choose, notice_draft, notice_send
 from tests.lifecycle.populate import populate_case
 from tests.lifecycle.scan import Needle, find
 from tests.matching.conftest import Site, site  # noqa: F401 - fixture
@@ -92,7 +92,12 @@ def test_the_journey_logs_no_secret(
     telegram = f"https://t.me/{populated.marker}/12"  # a platform the registry reaches by email
     assert populated.client.post("/case/links/", {"urls": telegram}).status_code == 302
     item = ReportedItem.objects.get(case_id=populated.case_id, host="t.me")
-    notice = notice_approve(actor=STAFF, notice=notice_draft(actor=STAFF, case=item.case, items=[item]))
+    notice = notice_draft(actor=STAFF, case=item.case, items=[item])
+    # The survivor gives Telegram their own email for this notice: the log must not carry it either.
+    survivor = Actor(kind="survivor", case_id=item.case_id)
+    notice = notice_approve(
+        actor=STAFF, notice=notice_contact_choose(actor=survivor, notice=notice, use_own_email=True)
+    )
     notice_send(actor=STAFF, notice=notice)  # delivered on commit, in process
     assert Notice.objects.get(pk=notice.pk).status == NoticeStatus.SENT
     assert len(smtp_server.inbox.messages) == 1
