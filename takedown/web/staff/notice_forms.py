@@ -5,18 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Case, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from takedown.cases.models import Case, ReportedItem
+from takedown.cases.models import Case as CaseModel
+from takedown.cases.models import ItemStatus, ReportedItem
 from takedown.registry.bases import BASES
 from takedown.registry.models import MemberState
 
 MEMBER_STATE_CHOICES = [("", _("Not an EU notice, or not chosen yet")), *MemberState.choices]
 
 
+# What a check found for a link, as the advocate choosing the links of a notice needs to read it.
+_ITEM_FINDING = {
+    ItemStatus.LIVE: _("Match found"),
+    ItemStatus.NEEDS_REVIEW: _("Possible match, not reviewed yet"),
+    ItemStatus.NO_MATCH: _("No match found (a notice for it rests on your word)"),
+    ItemStatus.UNREACHABLE: _("Could not be checked"),
+    ItemStatus.REPORTED: _("Not checked yet"),
+    ItemStatus.CHECKING: _("Being checked"),
+    ItemStatus.REMOVED: _("Removed"),
+}
+# Links with a match first: they are what a notice is usually for.
+_ITEM_ORDER = Case(
+    When(status=ItemStatus.LIVE, then=Value(0)),
+    When(status=ItemStatus.NEEDS_REVIEW, then=Value(1)),
+    When(status__in=[ItemStatus.REPORTED, ItemStatus.CHECKING, ItemStatus.UNREACHABLE], then=Value(2)),
+    When(status=ItemStatus.NO_MATCH, then=Value(3)),
+    default=Value(4),
+)
+
+
 class ItemChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: ReportedItem) -> str:
-        return f"{obj.host}: {obj.url}"
+        finding = _ITEM_FINDING.get(ItemStatus(obj.status), obj.get_status_display())
+        if obj.status == ItemStatus.LIVE and obj.confirmed_at:
+            finding = _("Match confirmed by a person")
+        return f"{finding}: {obj.url}"
 
 
 class NoticeDraftForm(forms.Form):
@@ -50,11 +75,17 @@ class NoticeDraftForm(forms.Form):
         label=_("This contact is the site's hosting provider, not the site itself"), required=False
     )
 
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: CaseModel, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         items = self.fields["items"]
         assert isinstance(items, forms.ModelMultipleChoiceField)
-        items.queryset = case.items.all()  # only the case's own items can be chosen
+        # Only the case's own items can be chosen; matched links first, and ticked when no notice
+        # covers them yet.
+        items.queryset = case.items.order_by(_ITEM_ORDER, "id")
+        if not self.is_bound:
+            items.initial = list(
+                case.items.filter(status=ItemStatus.LIVE, notices__isnull=True).values_list("pk", flat=True)
+            )
         basis = self.fields["basis"]
         assert isinstance(basis, forms.ChoiceField)
         basis.choices = [("", _("The best basis that applies")), *((code, b.title) for code, b in BASES.items())]
