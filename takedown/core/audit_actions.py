@@ -51,6 +51,8 @@ ACTIONS: dict[str, Promise] = {
     "case.assigned": _("Case assigned"),
     "case.status_changed": _("Case status changed"),
     "case.access_recovered": _("New PIN issued by an advocate after identity checks"),
+    "case.survivor_news_emailed": _("Survivor emailed that there is news on their case (no details)"),
+    "case.survivor_news_failed": _("The survivor's email address refused the news email"),
     "case.withdrawn": _("Case withdrawn by the survivor; everything deleted"),
     "case.erased": _("Withdrawn case's data deleted"),
     "case.purged": _("Closed case deleted at the end of its retention period"),

@@ -41,3 +41,12 @@ def task_on_commit(name: str, *args: Any) -> None:
     """Publish the task `name` when the current transaction commits (at once outside one)."""
     task = _task(name)  # resolved now: an unknown name fails in the caller, not after commit
     transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+def task_later(name: str, *args: Any, countdown: int) -> None:
+    """Publish the task `name` to run in `countdown` seconds (now, in process, without a broker).
+
+    The task must be idempotent and re-check whether it is still due: with Redis, a countdown longer
+    than the visibility timeout can deliver the message twice, and a lost message is not re-sent.
+    """
+    _task(name).apply_async(args=args, countdown=countdown)

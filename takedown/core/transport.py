@@ -81,16 +81,26 @@ def email_send(
     idempotency_key: str,
     pdf: bytes | None,
     pdf_name: str,
+    from_email: str = "",
+    notice_headers: bool = True,
 ) -> TransportResult:
-    """Send one notice by email through Django's mail backend (SMTP in production and tests)."""
+    """Send one notice by email through Django's mail backend (SMTP in production and tests).
+
+    `notice_headers=False` (survivors' news emails) leaves out the headers that name a notice: the
+    mail server makes its own Message-ID, and nothing in the headers says what the email is about.
+    """
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=settings.NOTICES_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL,
+        from_email=from_email or settings.NOTICES_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL,
         to=[recipient],
         reply_to=[reply_to] if reply_to else None,
         # A stable Message-ID: a mail system that already has this message drops a resent copy.
-        headers={"Message-ID": f"<{idempotency_key}@notices.takedown>", "X-Takedown-Notice": idempotency_key},
+        headers=(
+            {"Message-ID": f"<{idempotency_key}@notices.takedown>", "X-Takedown-Notice": idempotency_key}
+            if notice_headers
+            else {}
+        ),
         connection=get_connection(timeout=settings.NOTICES_SMTP_TIMEOUT),
     )
     message.attach_alternative(html, "text/html")

@@ -8,3 +8,9 @@ class WebConfig(AppConfig):
     name = "takedown.web"
     label = "web"
     verbose_name = "Web pages"
+
+    def ready(self) -> None:
+        # Consumers import models, which cannot be imported while the app registry is loading.
+        from takedown.web import consumers  # noqa: PLC0415
+
+        consumers.subscribe()
