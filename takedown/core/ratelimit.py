@@ -9,12 +9,26 @@ attempt that turned out not to count (a right PIN, a case that was not opened).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 
+from django.conf import settings
 from django.core.cache import cache
 
 
-def _key(key: str) -> str:
-    return f"rl:{key}"
+def rate_limit_cache_key(key: str) -> str:
+    """The cache key of a counter: a keyed digest of `key`, never the key itself.
+
+    Callers name counters after what they count (a case reference, a network address); the cache
+    (Redis, readable by whoever reaches it) holds only HMAC-SHA256 under a key derived from
+    SECRET_KEY, so a dump of it reveals neither which references were tried nor from where
+    (issue 14, defect 7; tests/cases/test_ratelimit_keys.py).
+    """
+    secret = hashlib.sha256(f"takedown-ratelimit:{settings.SECRET_KEY}".encode()).digest()
+    return "rl:" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+_key = rate_limit_cache_key
 
 
 def attempts_exceeded(key: str, *, limit: int, window_seconds: int) -> bool:
