@@ -46,9 +46,9 @@ class _Session:
     def __init__(self, threads: int) -> None:
         # Heavy, optional at import: onnxruntime and NudeNet (with OpenCV) load only when a worker
         # first analyses a picture, never when the registry is built or the CLI hashes files.
-        import nudenet
-        import onnxruntime
-        from nudenet import nudenet as nn
+        import nudenet  # noqa: PLC0415 - heavy (OpenCV), loaded at the first picture analysed
+        import onnxruntime  # noqa: PLC0415 - heavy, loaded at the first picture analysed
+        from nudenet import nudenet as nn  # noqa: PLC0415 - as nudenet above
 
         path = os.path.join(os.path.dirname(nudenet.__file__), _MODEL_FILE)
         if not os.path.isfile(path):

@@ -111,7 +111,7 @@ class _Dlib:
 def _load() -> _Dlib:
     # Heavy, optional at import: dlib loads when a face is first looked at, so building the
     # registry, hashing files or starting a web process never pays for it.
-    import dlib
+    import dlib  # noqa: PLC0415 - heavy optional dependency, loaded at the first face
 
     folder = model_directory()
     return _Dlib(

@@ -59,7 +59,7 @@ def _session(path: str, threads: int) -> Any:
         if lazy is None:
 
             def load() -> Any:
-                import onnxruntime
+                import onnxruntime  # noqa: PLC0415 - heavy, loaded with the first model
 
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = threads

@@ -17,8 +17,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Mapping
+from importlib.metadata import version
 from typing import Any, ClassVar, Final
 from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
 
 from takedown.detectors.base import Detector, DetectorConfigError, DetectorContext, Finding, LazyModel, Medium
 
@@ -75,7 +79,7 @@ def source_type_name(value: str) -> str:
 
 
 def _c2pa_context() -> Any:
-    import c2pa
+    import c2pa  # noqa: PLC0415 - native library, loaded only when a manifest is first read
 
     return c2pa.Context.from_dict(_C2PA_SETTINGS)
 
@@ -96,7 +100,7 @@ def _walk_actions(assertions: Any) -> Iterator[Mapping[str, Any]]:
 
 def read_c2pa(data: bytes, mime: str) -> dict[str, Any] | None:
     """The active manifest's claim generator, signer, validation and source types, or None."""
-    import c2pa
+    import c2pa  # noqa: PLC0415 - native library, loaded only when a manifest is first read
 
     try:
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, _CONTEXT.get())
@@ -160,9 +164,6 @@ def _local(tag: str) -> str:
 
 def xmp_source_types(packet: bytes) -> set[str]:
     """``DigitalSourceType`` values (element text, rdf:resource or attribute form) in one packet."""
-    from defusedxml import ElementTree as SafeET
-    from defusedxml.common import DefusedXmlException
-
     try:
         root: Element = SafeET.fromstring(packet, forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException, ValueError):
@@ -190,8 +191,6 @@ class ProvenanceDetector(Detector):
         if not isinstance(c2pa, bool) or not isinstance(xmp, bool) or not (c2pa or xmp):
             raise DetectorConfigError("provenance: c2pa and xmp must be true or false, and at least one true")
         self.use_c2pa, self.use_xmp = c2pa, xmp
-        from importlib.metadata import version
-
         self.version = f"c2pa-python-{version('c2pa-python')}+xmp-1"
 
     def analyse(self, medium: Medium, context: DetectorContext) -> Finding:

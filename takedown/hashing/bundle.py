@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
+from takedown.hashing import __version__
 from takedown.hashing.errors import BundleError, InvalidHashError
 from takedown.hashing.hashes import FILE, FRAME, ORIGINAL, Hash
 from takedown.hashing.signals import SIGNAL_TYPES, PdqSignal
@@ -104,8 +105,6 @@ def build_bundle(
     face_templates: Iterable[BundleFace] = (),
 ) -> Bundle:
     """Assemble and validate a bundle (so a producer cannot write one we would refuse)."""
-    from takedown.hashing import __version__
-
     bundle = Bundle(tool_name, tool_version or __version__, tuple(items), VERSION, tuple(face_templates))
     return load_bundle(bundle_to_dict(bundle))
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
 from takedown.hashing.bits import HEX_DIGITS, hamming_hex
 from takedown.hashing.errors import InvalidHashError
 from takedown.hashing.hashes import FILE, ORIGINAL, Hash
-
-if TYPE_CHECKING:
-    from takedown.hashing.image import RGBArray
-    from takedown.hashing.index import SignalIndex
+from takedown.hashing.image import RGBArray, hash_rgb
+from takedown.hashing.index import ExactIndex, HammingIndex, SignalIndex
+from takedown.hashing.scaled_index import MultiIndexHammingIndex
 
 #: From this many values a perceptual signal is served by the multi-index instead of the scan:
 #: the measured crossover of one PDQ query (~95 us for both at ~4,000 random hashes; the scan
@@ -88,9 +87,6 @@ class SignalType:
         above it; both take ``(bits, threshold)`` and answer identically. A caller that does not
         know the size gets the scan, which is always correct.
         """
-        from takedown.hashing.index import ExactIndex, HammingIndex
-        from takedown.hashing.scaled_index import MultiIndexHammingIndex
-
         if not cls.perceptual:
             return ExactIndex
         return MultiIndexHammingIndex if size >= SCALED_INDEX_MIN_SIZE else HammingIndex
@@ -103,8 +99,6 @@ class PerceptualImageSignal(SignalType):
 
     @classmethod
     def compute_rgb(cls, rgb: RGBArray, variant: str = ORIGINAL) -> Hash:
-        from takedown.hashing.image import hash_rgb
-
         for item in hash_rgb(rgb, variant):
             if item.signal == cls.name:
                 return item
