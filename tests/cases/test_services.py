@@ -126,8 +126,14 @@ def test_withdraw_deletes_hashes_links_and_contact_but_keeps_a_clean_trail() -> 
     )
     case_id = opened.case.pk
     services.case_withdraw_and_delete(actor=SURVIVOR, case=opened.case)
+    # At once: withdrawn, its own sensitive fields cleared; the rows go in the task after commit.
+    withdrawn_case = Case.objects.get(pk=case_id)
+    assert withdrawn_case.status == "withdrawn" and withdrawn_case.contact_details is None
+    assert withdrawn_case.signature_name is None
+    assert services.case_erase_withdrawn(case_id=case_id)  # what the task runs
     assert not Case.objects.filter(pk=case_id).exists()
     assert not RegisteredHash.objects.filter(case_id=case_id).exists()
     assert not ReportedItem.objects.filter(case_id=case_id).exists()
-    withdrawn = AuditEvent.objects.get(subject_type="case", subject_id=str(case_id), action="case.withdrawn")
-    assert withdrawn.data["hashes_deleted"] > 0 and withdrawn.data["items_deleted"] == 1
+    assert AuditEvent.objects.filter(subject_type="case", subject_id=str(case_id), action="case.withdrawn").exists()
+    erased = AuditEvent.objects.get(subject_type="case", subject_id=str(case_id), action="case.erased")
+    assert erased.data["hashes_deleted"] > 0 and erased.data["items_deleted"] == 1

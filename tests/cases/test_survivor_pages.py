@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client, override_settings
 
+from takedown.cases import services
 from takedown.cases.models import Case, RegisteredHash, ReportedItem
 from takedown.core.models import AuditEvent
 from tests.cases.conftest import bundle_text, shared_photo
@@ -181,6 +182,8 @@ def test_withdraw_and_delete_everything(client: Client) -> None:
     assert Case.objects.filter(pk=case_id).exists()
     response = client.post("/case/withdraw/", {"confirm": "on"})
     assert response.status_code == 200 and "Your case is deleted" in response.content.decode()
+    assert Case.objects.get(pk=case_id).status == "withdrawn"  # at once; the rows go in a task
+    assert services.case_erase_withdrawn(case_id=case_id)  # what the task runs after commit
     assert not Case.objects.filter(pk=case_id).exists()
     assert not RegisteredHash.objects.filter(case_id=case_id).exists()
     assert AuditEvent.objects.filter(subject_id=str(case_id), action="case.withdrawn").exists()

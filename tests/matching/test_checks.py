@@ -18,6 +18,7 @@ from takedown.matching.evidence import evidence_export, evidence_verify
 from takedown.matching.models import CheckTrigger, ItemCheck, Verdict
 from takedown.matching.services import item_check_request, recheck_due
 from tests.cases.conftest import bundle_text
+from tests.cases.vouching import vouch_for
 from tests.matching.conftest import Site, center_cropped, padded, page_with, photo, recompressed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -170,6 +171,7 @@ def test_consented_bank_suggests_the_link_to_the_other_survivors_case(site: Site
     sharing = case_services.case_open(
         actor=Actor(kind="survivor"), signature_name="B", bundle=bundle_b, consent_share_hashes=True
     ).case
+    vouch_for(sharing)  # the bank holds only hashes an advocate vouched for (issue 14)
     private = case_services.case_open(
         actor=Actor(kind="survivor"), signature_name="C", bundle=case_services.parse_bundle(bundle_text(photo(11)))
     ).case
@@ -196,6 +198,7 @@ def test_without_the_reporters_consent_nothing_is_shared(site: Site) -> None:
         bundle=case_services.parse_bundle(bundle_text(photo(13))),
         consent_share_hashes=True,
     ).case
+    vouch_for(sharing)
     open_case([url], 14)  # the reporter did not agree to the bank
     assert not ReportedItem.objects.filter(case=sharing).exists()
 
