@@ -2,6 +2,14 @@
 // chosen files on this device; only the bundle of hashes goes into the form.
 import { mountHasher } from "../hashing/hasher.js";
 
-for (const root of document.querySelectorAll("[data-hasher]")) {
-  mountHasher(root);
+function mountAll(root) {
+  for (const element of root.querySelectorAll("[data-hasher]")) {
+    if (element.dataset.hasherMounted === "true") continue;
+    element.dataset.hasherMounted = "true";
+    mountHasher(element);
+  }
 }
+
+mountAll(document);
+// A form submitted by the page's script replaces <main> (static/js/quick-exit.js): mount there too.
+document.addEventListener("takedown:swapped", (event) => mountAll(event.detail.root));

@@ -71,7 +71,12 @@ def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -
     assert_accessible(page, "survivor-03-report")
     page.get_by_role("button", name="Send my request").click()
 
-    page.wait_for_url("**/start/created/")
+    # The answer to the POST shows the PIN in place (no new history entry, no page to ask again).
+    expect(page.get_by_role("heading", name="Your case is open")).to_be_visible()
+    assert page.url.endswith("/start/report/")
+    expect(page.get_by_test_id("device-advice")).to_be_visible()
+    expect(page.get_by_test_id("pin")).to_be_hidden()  # the advice comes first
+    page.get_by_text("Show my reference and PIN").click()
     assert_accessible(page, "survivor-04-created")
     reference = page.get_by_test_id("reference").inner_text().strip()
     pin = page.get_by_test_id("pin").inner_text().strip()
@@ -84,7 +89,7 @@ def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -
     assert RegisteredHash.objects.filter(case=case).values("item_id").distinct().count() == 2
     assert ReportedItem.objects.filter(case=case).count() == 2
 
-    page.get_by_role("button", name="I have saved them: go to my case").click()
+    page.get_by_role("link", name="I have saved them: go to my case").click()
     page.wait_for_url("**/case/")
     page.get_by_role("button", name="Sign out").click()
 
@@ -152,7 +157,7 @@ def test_privacy_no_photo_byte_leaves_the_browser(page: Page, live_server: LiveS
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("Private Person")
     page.get_by_role("button", name="Send my request").click()
-    page.wait_for_url("**/start/created/")
+    expect(page.get_by_role("heading", name="Your case is open")).to_be_visible()
 
     assert bodies, "the form submission should have been recorded"
     for content in contents:

@@ -32,8 +32,9 @@ def report_data(**overrides: object) -> dict[str, object]:
 
 def open_case(client: Client, **overrides: object) -> tuple[str, str]:
     response = client.post("/start/report/", report_data(**overrides))
-    assert response.status_code == 302, response.content.decode()[:2000]
-    page = client.get("/start/created/").content.decode()
+    # The answer to the report itself shows the reference and PIN (shown once, kept nowhere).
+    assert response.status_code == 200 and b'data-testid="pin"' in response.content, response.content.decode()[:2000]
+    page = response.content.decode()
     reference = re.search(r'data-testid="reference">([^<]+)<', page).group(1)  # type: ignore[union-attr]
     pin = re.search(r'data-testid="pin">([^<]+)<', page).group(1)  # type: ignore[union-attr]
     return reference, pin
@@ -65,12 +66,9 @@ def test_opening_a_case_shows_reference_and_pin_once(client: Client) -> None:
     case = Case.objects.get(reference=reference)
     assert RegisteredHash.objects.filter(case=case).exists()
     assert ReportedItem.objects.filter(case=case).count() == 2
-    download = client.get("/start/created/download/")
-    assert download["Content-Disposition"].startswith("attachment")
-    assert reference in download.content.decode() and pin in download.content.decode()
-    assert client.post("/start/created/saved/").status_code == 302
-    # Shown once: after confirming, the credentials page no longer has them.
-    assert client.get("/start/created/").status_code == 302
+    # Shown once: no page can be asked for them again, and the case page never shows the PIN.
+    assert client.get("/start/created/").status_code == 404
+    assert client.get("/start/created/download/").status_code == 404
     assert pin not in client.get("/case/").content.decode()
 
 
@@ -197,7 +195,6 @@ def test_every_survivor_page_has_the_quick_exit(client: Client) -> None:
         "/start/under-18/",
         "/start/safety/",
         "/start/report/",
-        "/start/created/",
         "/case/",
         "/case/withdraw/",
         "/case/sign-in/",

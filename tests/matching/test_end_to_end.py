@@ -51,7 +51,7 @@ def test_report_through_the_browser_is_checked_by_a_real_worker(
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("E2E")
     page.get_by_role("button", name="Send my request").click()
-    page.wait_for_url("**/start/created/")
+    expect(page.get_by_role("heading", name="Your case is open")).to_be_visible()
 
     case = Case.objects.get()
     wait_for(lambda: done_checks(case) == 3, 120, "the worker to check the three links")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,13 +18,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.cases import services
 from takedown.cases.access import (
+    SURVIVOR_PRESENCE_COOKIE,
     access_case,
     access_item,
     survivor_actor,
+    survivor_quick_exit,
     survivor_session_current,
     survivor_sign_in,
     survivor_sign_out,
@@ -51,7 +55,23 @@ from takedown.web.survivor.forms import (
     WithdrawForm,
 )
 
-NEW_CASE_SESSION_KEY = "new_case_credentials"
+
+def _with_presence(response: HttpResponse, presence: str) -> HttpResponse:
+    """Set the survivor's presence cookie (cases.access): readable by the page's script, which deletes
+    it on quick exit; it ends with the browser session, like the session cookie."""
+    response.set_cookie(
+        SURVIVOR_PRESENCE_COOKIE,
+        presence,
+        httponly=False,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response
+
+
+def _without_presence(response: HttpResponse) -> HttpResponse:
+    response.delete_cookie(SURVIVOR_PRESENCE_COOKIE, samesite="Lax")
+    return response
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -127,39 +147,26 @@ def report(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status_code if isinstance(exc, RateLimited) else 200
         else:
-            survivor_sign_in(request, opened.case)
-            request.session[NEW_CASE_SESSION_KEY] = {"reference": opened.case.reference, "pin": opened.pin}
-            return redirect("cases:created")
+            # The PIN is shown once, in this response, and kept nowhere: not in the session, not in
+            # a page that can be asked for again (issue 14). The download is built in the page.
+            presence = survivor_sign_in(request, opened.case)
+            return _with_presence(_credentials_page(request, opened.case.reference, opened.pin), presence)
     return render(request, "cases/report.html", {"form": form}, status=status)
 
 
-def created(request: HttpRequest) -> HttpResponse:
-    credentials = request.session.get(NEW_CASE_SESSION_KEY)
-    if not credentials:
-        return redirect("cases:home")
-    return render(request, "cases/created.html", {"credentials": credentials})
-
-
-def created_download(request: HttpRequest) -> HttpResponse:
-    credentials = request.session.get(NEW_CASE_SESSION_KEY)
-    if not credentials:
-        return redirect("cases:home")
-    text = (
-        _(
-            "Takedown case\n\nReference: %(reference)s\nPIN: %(pin)s\n\n"
-            "Keep this safe. Nobody, including us, can recover your PIN.\n"
-        )
-        % credentials
-    )
-    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="takedown-case.txt"'
-    return response
-
-
-@require_POST
-def created_confirm(request: HttpRequest) -> HttpResponse:
-    request.session.pop(NEW_CASE_SESSION_KEY, None)
-    return redirect("cases:home")
+def _credentials_page(request: HttpRequest, reference: str, pin: str) -> HttpResponse:
+    text = _(
+        "Takedown case\n\nReference: %(reference)s\nPIN: %(pin)s\n\n"
+        "Keep this safe. Nobody, including us, can recover your PIN.\n"
+    ) % {"reference": reference, "pin": pin}
+    context = {
+        "reference": reference,
+        "pin": pin,
+        "download_href": "data:text/plain;charset=utf-8," + quote(text),
+        # The page forgets them (static/js/quick-exit.js) when the session would have ended anyway.
+        "forget_after": min(settings.SURVIVOR_SESSION_IDLE_SECONDS, settings.SURVIVOR_SESSION_MAX_SECONDS),
+    }
+    return render(request, "cases/created.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -175,17 +182,26 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status_code
         else:
-            survivor_sign_in(request, case)
-            return redirect("cases:home")
+            return _with_presence(redirect("cases:home"), survivor_sign_in(request, case))
     context = {"form": form, "help_contact": settings.SURVIVOR_HELP_CONTACT}
     return render(request, "cases/sign_in.html", context, status=status)
 
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    survivor_sign_out(request)
+    survivor_sign_out(request, how="sign_out")
     messages.info(request, _("You are signed out."))
-    return redirect("home")
+    return _without_presence(redirect("home"))
+
+
+# The quick-exit control's beacon (static/js/quick-exit.js) carries no CSRF token: it is sent as the
+# page is left and may come from any page. Forging it can only sign someone out.
+@csrf_exempt
+@require_POST
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """End the survivor's session on the server as the quick-exit control leaves the site."""
+    survivor_quick_exit(request)
+    return _without_presence(HttpResponse(status=204))
 
 
 class SurvivorRequest(HttpRequest):
@@ -331,10 +347,9 @@ def withdraw(request: SurvivorRequest) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.case_withdraw_and_delete(actor=actor, case=case)
-        # Everything goes, not only the sign-in: the session may still hold the new case's
-        # reference and PIN if the survivor never confirmed saving them.
+        # Everything goes, not only the sign-in.
         request.session.flush()
-        return render(request, "cases/withdrawn.html")
+        return _without_presence(render(request, "cases/withdrawn.html"))
     return render(request, "cases/withdraw.html", {"form": form})
 
 
