@@ -17,11 +17,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from takedown.cases.models import ACTIVE_STATUSES, Case, FaceTemplate, ItemStatus, RegisteredHash, ReportedItem
-from takedown.cases.services import case_add_urls, item_check_recorded, item_check_started
+from takedown.cases.services import case_add_urls, case_sharing_vouch_match, item_check_recorded, item_check_started
 from takedown.core.access import Actor
 from takedown.core.audit import audit_record
+from takedown.core.errors import Conflict
 from takedown.core.queue import task_on_commit, task_send
 from takedown.core.transport import fetch_policy
 from takedown.detectors.base import DetectorContext
@@ -614,3 +616,23 @@ class ItemEvidence:
 def items_request_checks(*, actor: Actor, items: list[ReportedItem], trigger: str) -> None:
     for item in items:
         item_check_request(actor=actor, item=item, trigger=trigger)
+
+
+def check_match_confirm(*, actor: Actor, item: ReportedItem, check_id: int | str) -> int:
+    """An advocate confirms a check's hash match on a reported link: the matched picture's hashes
+    go to platforms under the advocate's vouch (`cases.services.case_sharing_vouch_match`, which
+    checks the advocate's organisation may vouch). Returns how many hashes were vouched for.
+
+    The caller reached `item` through `access_item`; the check is looked up among the item's own.
+    """
+    try:
+        check = item.checks.filter(pk=int(check_id), verdict=Verdict.MATCH).first()
+    except (TypeError, ValueError):
+        check = None
+    if check is None:
+        raise Conflict(_("No match was found on this link, so there is nothing to confirm."))
+    matched = sorted(
+        set(check.media.filter(matched=True).exclude(matched_item_id="").values_list("matched_item_id", flat=True))
+    )
+    vouch = case_sharing_vouch_match(actor=actor, item=item, check_id=check.pk, matched_item_ids=matched)
+    return vouch.hashes

@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from takedown.cases import services as case_services
+from takedown.cases.access import SURVIVOR_PRESENCE_COOKIE, SURVIVOR_SESSION_KEY, _presence_mark
 from takedown.cases.models import (
     Case,
     CaseStatus,
@@ -40,10 +41,10 @@ from takedown.hashing.bundle import BundleItem, build_bundle, dump_bundle, make_
 from takedown.hashing.hashes import FILE, FRAME, ORIGINAL, Hash
 from takedown.matching import bank as banks
 from takedown.organizations.models import Organization
-from tests.cases.conftest import staff_client
+from tests.cases.conftest import bundle_text, staff_client
 from tests.cases.vouching import advocate_of, vetted_organization
 from tests.conftest import wait_for
-from tests.matching.conftest import real_broker  # noqa: F401 - fixture
+from tests.matching.conftest import Site, page_with, photo, real_broker, recompressed, site  # noqa: F401 - fixtures
 from tests.notices.conftest import registry  # noqa: F401 - fixture
 from tests.platforms.conftest import account_for, api_client, key_for
 from tests.web.helpers import survivor_sign_in_session
@@ -85,9 +86,19 @@ def survivor_case(organization: Organization, *items: BundleItem) -> tuple[Case,
         organization=organization,
         bundle=case_services.parse_bundle(bundle(*items)) if items else None,
     ).case
+    return case, signed_in(case)
+
+
+def signed_in(case: Case) -> Client:
+    """The survivor's browser after sign-in: the session and its presence cookie (quick exit)."""
     client = Client()
     survivor_sign_in_session(client, case.pk)
-    return case, client
+    token = secrets.token_urlsafe(18)
+    session = client.session
+    session[SURVIVOR_SESSION_KEY] = {**session[SURVIVOR_SESSION_KEY], "presence": _presence_mark(token)}
+    session.save()
+    client.cookies[SURVIVOR_PRESENCE_COOKIE] = token
+    return client
 
 
 def feed(key: str) -> list[dict[str, Any]]:
@@ -303,3 +314,42 @@ def test_the_sweep_erases_a_withdrawn_case_whose_task_was_lost(org_a: Organizati
     assert case_services.cases_erase_withdrawn(older_than_seconds=0) == 1
     assert not Case.objects.filter(pk=case.pk).exists()
     assert case_services.cases_erase_withdrawn(older_than_seconds=0) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_advocate_confirms_a_real_match_and_only_that_picture_is_shared(
+    org_a: Organization,
+    settings: Settings,
+    site: Site,  # noqa: F811 - fixture
+) -> None:
+    settings.CHECK_ON_REPORT = True
+    settings.FETCH_ALLOW_LOOPBACK = True
+    vetted_organization(org_a)
+    site.put("/img/copy.jpg", recompressed(photo(1)), "image/jpeg")
+    url = site.put("/post/copy", page_with("/img/copy.jpg"))
+    case = case_services.case_open(
+        actor=SURVIVOR,
+        signature_name="S",
+        consent_share_hashes=True,
+        organization=org_a,
+        bundle=case_services.parse_bundle(bundle_text(photo(1), photo(2))),
+        urls=[url],
+    ).case
+    item = case.items.get()
+    check = item.checks.get()  # checked in process on commit
+    assert check.verdict == "match" and FeedEntry.objects.count() == 0
+    advocate = staff_client(org_a, "confirming-advocate@a.org")
+    page = advocate.get(f"/staff/cases/{case.pk}/items/{item.pk}/").content.decode()
+    assert 'data-testid="confirm-match"' in page
+    response = advocate.post(f"/staff/cases/{case.pk}/items/{item.pk}/confirm-match/", {"check_id": check.pk})
+    assert response.status_code == 302
+
+    matched_file = check.media.get(matched=True).matched_item_id
+    vouch = SharingVouch.objects.get(case=case)
+    assert (vouch.kind, vouch.check_id, vouch.user.email) == (VouchKind.MATCH, check.pk, "confirming-advocate@a.org")
+    shared = FeedEntry.objects.filter(status=FeedStatus.ACTIVE).select_related("registered_hash")
+    assert shared and {e.registered_hash.item_id for e in shared} == {matched_file}  # type: ignore[union-attr]
+    assert RegisteredHash.objects.filter(case=case, vouch__isnull=True).exclude(item_id=matched_file).exists()
+    # A second confirmation has nothing left to share for that picture.
+    advocate.post(f"/staff/cases/{case.pk}/items/{item.pk}/confirm-match/", {"check_id": check.pk})
+    assert SharingVouch.objects.filter(case=case).count() == 1

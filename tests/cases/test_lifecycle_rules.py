@@ -36,6 +36,8 @@ def test_withdrawal_is_the_survivors_or_on_their_recorded_instruction() -> None:
             services.case_withdraw_and_delete(actor=actor, case=case)
     assert Case.objects.filter(pk=case.pk).exists()
     services.case_withdraw_and_delete(actor=STAFF, case=case, survivor_instructed=True)
+    assert Case.objects.get(pk=case.pk).status == "withdrawn"
+    services.case_erase_withdrawn(case_id=case.pk)  # the task started on commit
     assert not Case.objects.filter(pk=case.pk).exists()
     event = AuditEvent.objects.get(action="case.withdrawn", subject_id=str(case.pk))
     assert event.data["by"] == "advocate_on_instruction"

@@ -199,7 +199,8 @@ def case_withdraw_and_delete(*, actor: Actor, case: Case, survivor_instructed: b
     The request does only what must hold the moment it returns, in a few statements whatever the
     case's size: every feed entry becomes a tombstone in one UPDATE (no platform, lookup or
     cross-case match reads the hashes after commit), the case becomes withdrawn (no sign-in, no
-    page, no notice delivery reaches it) and its own sensitive fields are cleared. The rows (hashes,
+    page, no notice delivery reaches it), its own sensitive fields and its face templates are
+    deleted. The rows (hashes,
     links, checks, evidence, notices) are deleted by `erase_withdrawn_case`, started on commit;
     the beat sweep `erase_withdrawn_cases` deletes any a lost task left. What stays is the audit
     trail, which holds no sensitive value: the fact that a case with this internal id existed
@@ -215,6 +216,7 @@ def case_withdraw_and_delete(*, actor: Actor, case: Case, survivor_instructed: b
             return  # withdrawn already (a second click): the erasure is on its way
         by = "survivor" if actor.kind == ActorKind.SURVIVOR else "advocate_on_instruction"
         entries = feed_withdraw_case(case_id=case.pk)
+        FaceTemplate.objects.filter(case=case).delete()  # biometric data, at most 50 rows: at once
         now = timezone.now()
         Case.objects.filter(pk=case.pk).update(
             status=CaseStatus.WITHDRAWN,

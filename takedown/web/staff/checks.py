@@ -15,7 +15,7 @@ from takedown.core.errors import Conflict
 from takedown.matching.evidence import evidence_export, evidence_verify
 from takedown.matching.models import OPEN_CHECK_STATES, CheckTrigger
 from takedown.matching.selectors import items_needing_review
-from takedown.matching.services import item_check_request
+from takedown.matching.services import check_match_confirm, item_check_request
 from takedown.notices.selectors import notices_needing_second_review
 from takedown.organizations.access import StaffRequest, staff_required
 from takedown.web.survivor.forms import ReviewForm
@@ -107,4 +107,21 @@ def item_review(request: StaffRequest, case_id: int, item_id: int) -> HttpRespon
             messages.success(request, _("Your review is saved."))
     if request.POST.get("next") == "queue":
         return redirect("staff_cases:review")
+    return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)
+
+
+@require_POST
+@staff_required
+def item_match_confirm(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
+    """The advocate confirms a check's match: the matched picture's fingerprints go to platforms."""
+    case, item = access_item(request.actor, case_id, item_id)
+    try:
+        hashes = check_match_confirm(actor=request.actor, item=item, check_id=request.POST.get("check_id", ""))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Match confirmed: %(n)d fingerprints of this picture are now shared with platforms.") % {"n": hashes},
+        )
     return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)

@@ -24,6 +24,9 @@ urlpatterns = [
     path("<int:case_id>/items/<int:item_id>/check/", matching_views.item_check_now, name="item_check"),
     path("<int:case_id>/items/<int:item_id>/check.json", matching_views.item_check_status, name="item_check_status"),
     path("<int:case_id>/items/<int:item_id>/review/", matching_views.item_review, name="item_review"),
+    path(
+        "<int:case_id>/items/<int:item_id>/confirm-match/", matching_views.item_match_confirm, name="item_match_confirm"
+    ),
     path("<int:case_id>/notices/", notice_views.notice_list, name="notices"),
     path("<int:case_id>/notices/new/", notice_views.notice_new, name="notice_new"),
     path("<int:case_id>/notices/<int:notice_id>/", notice_views.notice_detail, name="notice"),
