@@ -105,6 +105,9 @@ class WebhookDelivery(models.Model):
 
 
 class FeedbackVerdict(models.TextChoices):
+    # The platform found the hash on its service and has not decided yet (HMA's "matched"); a
+    # decision replaces it, and a later sighting does not undo a decision.
+    SEEN = "seen", _("Seen, no decision yet")
     BLOCKED = "blocked", _("Blocked")
     NOT_BLOCKED = "not_blocked", _("Not blocked")
     FALSE_POSITIVE = "false_positive", _("False positive")

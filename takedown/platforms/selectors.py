@@ -56,6 +56,7 @@ class HashFeedbackRow:
     blocked: int
     not_blocked: int
     false_positive: int
+    seen: int = 0
 
 
 def case_hash_feedback(case_id: int) -> list[HashFeedbackRow]:
@@ -67,13 +68,16 @@ def case_hash_feedback(case_id: int) -> list[HashFeedbackRow]:
             blocked=Count("feedback", filter=Q(feedback__verdict=FeedbackVerdict.BLOCKED)),
             not_blocked=Count("feedback", filter=Q(feedback__verdict=FeedbackVerdict.NOT_BLOCKED)),
             false_positive=Count("feedback", filter=Q(feedback__verdict=FeedbackVerdict.FALSE_POSITIVE)),
+            seen=Count("feedback", filter=Q(feedback__verdict=FeedbackVerdict.SEEN)),
         )
         .order_by("change_id")
         .only("public_id", "signal", "held_at")
         .distinct()
     )
     return [
-        HashFeedbackRow(r.public_id, r.signal, r.held_at is not None, r.blocked, r.not_blocked, r.false_positive)
+        HashFeedbackRow(
+            r.public_id, r.signal, r.held_at is not None, r.blocked, r.not_blocked, r.false_positive, r.seen
+        )
         for r in rows
     ]
 

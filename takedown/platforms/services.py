@@ -195,6 +195,10 @@ def api_call_record(*, caller: PlatformCaller, method: str, route: str, status: 
 def hash_feedback_record(*, caller: PlatformCaller, entry: FeedEntry, verdict: str) -> HashFeedback:
     """A platform's verdict on one hash; its second platform's false positive holds the hash.
 
+    `seen` says the platform found the hash on its service and has not decided yet: it is recorded
+    when the platform has no decision on the hash, and otherwise leaves the decision standing (the
+    answer names the verdict kept). A decision always replaces `seen`.
+
     A held hash leaves the feed (it is announced like a withdrawal, with a new change id) and
     lookups until an advocate clears it. Only false positives reported after the last clearing count.
     """
@@ -204,9 +208,17 @@ def hash_feedback_record(*, caller: PlatformCaller, entry: FeedEntry, verdict: s
             code="invalid_verdict",
         )
     entry = FeedEntry.objects.select_for_update().get(pk=entry.pk)
-    feedback, _created = HashFeedback.objects.update_or_create(
-        entry=entry, account_id=caller.account_id, defaults={"verdict": verdict}
+    decided = (
+        HashFeedback.objects.filter(entry=entry, account_id=caller.account_id)
+        .exclude(verdict=FeedbackVerdict.SEEN)
+        .first()
     )
+    if verdict == FeedbackVerdict.SEEN and decided is not None:
+        feedback = decided  # seeing the hash again does not undo the platform's decision
+    else:
+        feedback, _created = HashFeedback.objects.update_or_create(
+            entry=entry, account_id=caller.account_id, defaults={"verdict": verdict}
+        )
     if entry.case_id is not None:
         _case_audit(
             caller.actor,
@@ -236,6 +248,7 @@ class LookupMatch:
     hash_id: str
     distance: int
     case_token: str
+    entry_id: int = 0  # the feed entry's row number: HMA-compatible answers' integer `bank_content_id`
 
 
 @dataclass(frozen=True)
@@ -313,8 +326,8 @@ def hashes_lookup(*, caller: PlatformCaller, hashes: Sequence[Mapping[str, Any]]
             answers.append(LookupAnswer(str(raw.get("signal", ""))[:16], str(raw.get("value", ""))[:128], [], item))
             continue
         matches = [
-            LookupMatch(public_id, d, keys.case_token(platform_id=caller.platform_id, case_id=c))
-            for _e, public_id, c, d in sorted(hits.get(i, []), key=lambda h: (h[3], h[0]))
+            LookupMatch(public_id, d, keys.case_token(platform_id=caller.platform_id, case_id=c), e)
+            for e, public_id, c, d in sorted(hits.get(i, []), key=lambda h: (h[3], h[0]))
         ]
         answers.append(LookupAnswer(item[0], item[1], matches))
     return answers

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from takedown.platforms import views
+from takedown.platforms import hma, views
 
 app_name = "api_v1"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("feed/", views.FeedView.as_view(), name="feed"),
     path("feed/export.txt", views.FeedExportView.as_view(), name="feed_export"),
     path("hashes/<str:hash_id>/feedback/", views.FeedbackView.as_view(), name="feedback"),
+    path("m/raw_lookup", hma.RawLookupView.as_view(), name="hma_raw_lookup"),
+    path("m/lookup", hma.LookupView.as_view(), name="hma_lookup"),
     path("webhooks/", views.WebhookListView.as_view(), name="webhooks"),
     path("webhooks/<str:webhook_id>/", views.WebhookDetailView.as_view(), name="webhook"),
     path("webhooks/<str:webhook_id>/ping/", views.WebhookPingView.as_view(), name="webhook_ping"),

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from pytest_django.live_server_helper import LiveServer
 from takedown_threatexchange.api import TakedownCollabConfig, TakedownCredentials, TakedownSignalExchangeAPI
-from takedown_threatexchange.client import TakedownAPIError
 from threatexchange.exchanges.fetch_state import SignalOpinionCategory
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from takedown.cases import services as case_services
 from takedown.cases.models import Case, FeedEntry, FeedStatus
 from takedown.core.access import Actor
+from takedown.core.models import AuditEvent
 from takedown.platforms import services as platform_services
 from takedown.platforms.models import HashFeedback
 from tests.cases.conftest import shared_photo
@@ -151,7 +151,7 @@ def test_threatexchange_fetches_matches_deletes_and_reports_through_the_extensio
 
 
 def test_review_feedback_and_seen_through_the_python_interface(live_server: LiveServer) -> None:
-    """What HMA calls: review results become verdicts; "seen" is refused until the API accepts it."""
+    """What HMA calls: a match is reported as "seen" (no decision yet), review results become verdicts."""
     case = consented_case(4)
     platform = account_for("review-platform", vetted=True)
     collab = TakedownCollabConfig(name="t", server=live_server.url, page_size=1000)
@@ -164,13 +164,17 @@ def test_review_feedback_and_seen_through_the_python_interface(live_server: Live
     assert FeedEntry.objects.get(public_id=record.hash_id).case_id == case.pk
     assert delta.checkpoint.cursor == FeedEntry.objects.order_by("-change_id").first().change_id  # type: ignore[union-attr]
 
+    def verdict() -> str:
+        return HashFeedback.objects.get(account=platform, entry__public_id=record.hash_id).verdict
+
+    # HMA reports a match before anyone reviewed it: the platform saw the hash, no decision yet.
+    api.submit_matched(collab, record)
+    assert verdict() == "seen"
     api.submit_review_feedback(collab, record, SignalOpinionCategory.NEGATIVE_CLASS)
-    assert HashFeedback.objects.get(account=platform, entry__public_id=record.hash_id).verdict == "false_positive"
+    assert verdict() == "false_positive"
     api.submit_review_feedback(collab, record, SignalOpinionCategory.POSITIVE_CLASS)
-    assert HashFeedback.objects.get(account=platform, entry__public_id=record.hash_id).verdict == "blocked"
-    # The API's verdicts are blocked, not_blocked and false_positive: a bare "seen" is refused
-    # (and recorded nowhere) until the lead adds it to FeedbackVerdict.
-    with pytest.raises(TakedownAPIError) as refused:
-        api.submit_matched(collab, record)
-    assert refused.value.status == 400
-    assert HashFeedback.objects.get(account=platform, entry__public_id=record.hash_id).verdict == "blocked"
+    assert verdict() == "blocked"
+    # Matching the same hash again later does not undo the decision.
+    api.submit_matched(collab, record)
+    assert verdict() == "blocked"
+    assert AuditEvent.objects.filter(action="hash.feedback_received", data__verdict="seen").count() == 2

@@ -56,6 +56,10 @@ def test_the_api_matches_its_schema(case: Any, world: World, quiet: None) -> Non
         # A schema-valid URL is still refused unless it resolves to a public address, and nothing
         # resolves in the test suite (it never reaches the internet): a 400 there is correct.
         excluded.append(positive_data_acceptance)
+    if case.operation.path in {"/api/v1/m/lookup", "/api/v1/m/raw_lookup"}:
+        # HMA's query shape: the hash's length depends on the signal type, which a query
+        # parameter's schema cannot say, so a hex text of the wrong length is a correct 400.
+        excluded.append(positive_data_acceptance)
     # The schema makes the Authorization header required, so generated cases carry one (with a
     # made-up value, replaced here by the valid key) unless the case tests its absence: then it
     # must stay absent (adding the key would turn a negative case into a valid one).
@@ -72,6 +76,8 @@ def test_the_schema_documents_every_endpoint(client: Any) -> None:
         "/api/v1/notices/{notice_id}/acknowledge/",
         "/api/v1/notices/{notice_id}/resolve/",
         "/api/v1/lookup/",
+        "/api/v1/m/raw_lookup",
+        "/api/v1/m/lookup",
         "/api/v1/feed/",
         "/api/v1/feed/export.txt",
         "/api/v1/hashes/{hash_id}/feedback/",
