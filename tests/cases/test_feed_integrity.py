@@ -13,9 +13,11 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -353,3 +355,26 @@ def test_an_advocate_confirms_a_real_match_and_only_that_picture_is_shared(
     # A second confirmation has nothing left to share for that picture.
     advocate.post(f"/staff/cases/{case.pk}/items/{item.pk}/confirm-match/", {"check_id": check.pk})
     assert SharingVouch.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_feed_resync_withdraws_hashes_shared_before_vouching_existed(org_a: Organization) -> None:
+    case, _survivor = survivor_case(org_a, random_image())
+    # What an older release left: hashes in the feed on the survivor's consent alone.
+    for rh in RegisteredHash.objects.filter(case=case):
+        FeedEntry.objects.create(
+            change_id=10_000 + rh.pk,
+            public_id=f"h_old{rh.pk}",
+            signal=rh.signal,
+            status=FeedStatus.ACTIVE,
+            registered_hash=rh,
+            case_id=case.pk,
+            value=rh.value,
+            value_digest=rh.value_digest,
+            updated_at=case.created_at,
+        )
+    out = StringIO()
+    call_command("feed_resync", stdout=out)
+    assert "2 feed entr" in out.getvalue()
+    assert not FeedEntry.objects.filter(status=FeedStatus.ACTIVE).exists()
+    assert set(FeedEntry.objects.values_list("value_digest", flat=True)) == {""}

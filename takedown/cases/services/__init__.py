@@ -44,7 +44,7 @@ from takedown.cases.services.lifecycle import (
     generate_reference,
     normalize_reference,
 )
-from takedown.cases.services.sharing import case_sharing_vouch, case_sharing_vouch_match
+from takedown.cases.services.sharing import case_sharing_vouch, case_sharing_vouch_match, cases_feed_resync
 from takedown.cases.services.signin import (
     PIN_FAILURES_PER_IP,
     PIN_FAILURES_PER_REFERENCE,
@@ -85,6 +85,7 @@ __all__ = [
     "case_update_details",
     "case_withdraw_and_delete",
     "cases_erase_withdrawn",
+    "cases_feed_resync",
     "cases_purge_expired",
     "feed_entry_clear_hold",
     "generate_pin",

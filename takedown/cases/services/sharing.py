@@ -23,7 +23,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from takedown.cases.feed import feed_sync_case
-from takedown.cases.models import Case, ItemStatus, RegisteredHash, ReportedItem, SharingVouch, VouchKind
+from takedown.cases.models import (
+    Case,
+    FeedEntry,
+    FeedStatus,
+    ItemStatus,
+    RegisteredHash,
+    ReportedItem,
+    SharingVouch,
+    VouchKind,
+)
 from takedown.cases.services._base import case_audit, lock_case, require_active
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict
@@ -163,3 +172,23 @@ def case_sharing_vouch_match(
         },
     )
     return vouch
+
+
+def cases_feed_resync() -> tuple[int, int]:
+    """Bring every case's feed entries in line with today's rules; returns (cases, entries changed).
+
+    Run once after upgrading to vouching (`manage.py feed_resync`): entries shared on consent alone
+    before it have no vouch and become tombstones. Each case is locked in its own transaction.
+    Idempotent.
+    """
+    case_ids = sorted(
+        set(FeedEntry.objects.filter(status=FeedStatus.ACTIVE).exclude(case_id=None).values_list("case_id", flat=True))
+    )
+    changed = 0
+    for case_id in case_ids:
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case_id).exists():
+                continue
+            lock_case(case_id)
+            changed += feed_sync_case(case_id=case_id)
+    return len(case_ids), changed
