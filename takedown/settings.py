@@ -393,6 +393,17 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _env_bool("BEHIND_TLS_PROXY", PRODUCTION) else None
+# How many reverse proxies you run in front of gunicorn, each appending the address it saw to
+# X-Forwarded-For. Every per-address limit (PIN sign-in, case opening, staff sign-in) reads the
+# client's address through takedown.core.http.client_ip: 0 is REMOTE_ADDR, N the N-th entry from
+# the right. Behind a proxy, 0 makes every limit one global limit (issue 14, defect 5); a count
+# larger than the real number of proxies lets clients choose their address. Defaults to 1 when
+# BEHIND_TLS_PROXY is on (the production profile's one TLS proxy).
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+# allauth's own limits count by the same address (its adapter also asks client_ip).
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 if PRODUCTION:
     SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

@@ -36,6 +36,7 @@ from takedown.cases.models import Case
 from takedown.cases.selectors import case_survivor_summary
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
+from takedown.core.http import client_ip
 from takedown.notices.access import access_notice
 from takedown.notices.models import NoticeStatus
 from takedown.notices.rendering import notice_context, render_context
@@ -72,12 +73,6 @@ def _with_presence(response: HttpResponse, presence: str) -> HttpResponse:
 def _without_presence(response: HttpResponse) -> HttpResponse:
     response.delete_cookie(SURVIVOR_PRESENCE_COOKIE, samesite="Lax")
     return response
-
-
-def client_ip(request: HttpRequest) -> str:
-    # Behind the proxy Django's SECURE_PROXY_SSL_HEADER trusts, REMOTE_ADDR is set by gunicorn from
-    # the socket; a deployment that needs X-Forwarded-For must configure its proxy to overwrite it.
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
 @require_http_methods(["GET", "POST"])
