@@ -181,8 +181,12 @@ def cases_feed_resync() -> tuple[int, int]:
     before it have no vouch and become tombstones. Each case is locked in its own transaction.
     Idempotent.
     """
-    case_ids = sorted(
-        set(FeedEntry.objects.filter(status=FeedStatus.ACTIVE).exclude(case_id=None).values_list("case_id", flat=True))
+    case_ids: list[int] = sorted(
+        {
+            case_id
+            for case_id in FeedEntry.objects.filter(status=FeedStatus.ACTIVE).values_list("case_id", flat=True)
+            if case_id is not None
+        }
     )
     changed = 0
     for case_id in case_ids:
