@@ -26,8 +26,8 @@ from takedown.cases.selectors import (
 )
 from takedown.cases.services.signin import IDENTITY_CHECKS_REQUIRED, case_access_recover
 from takedown.core.errors import Conflict, InvalidInput, NotFound
-from takedown.organizations.access import StaffRequest, staff_required
 from takedown.notices.selectors import case_attention, case_needs, caseload_attention
+from takedown.organizations.access import StaffRequest, staff_required
 from takedown.web.staff.forms import (
     AccessRecoverForm,
     AssignForm,
@@ -66,8 +66,8 @@ def case_list(request: StaffRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
     rows = [(case, case_attention(case)) for case in page]
+    return render(
         request,
         "staff/cases/list.html",
         {
@@ -163,8 +163,8 @@ def _detail(request: StaffRequest, case: Case, status: int = 200, **forms: Any) 
         {
             "case": case,
             "status_text": case_plain_status(case),
-            "items": case.items.all(),
             "attention": case_needs(case=case),
+            "items": case.items.all(),
             # The platform with each notice: the page names it (one query, not one per notice).
             "notices": case.notices.select_related("platform")[:20],
             "notes": case.notes.select_related("author"),
