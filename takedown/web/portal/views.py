@@ -10,6 +10,8 @@ the portal session at once. The key is typed into a form over POST and never put
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -145,7 +147,8 @@ def portal_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
                 return HttpResponseRedirect(reverse("platform_portal:notice", args=[notice.pk]))
     now = timezone.now()
     content = notice.content_json if isinstance(notice.content_json, dict) else {}
-    items = content.get("items") if isinstance(content.get("items"), list) else []
+    found = content.get("items")
+    items: list[Any] = found if isinstance(found, list) else []
     return render(
         request,
         "platforms/notice.html",
