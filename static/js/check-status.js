@@ -52,7 +52,7 @@ async function poll(count) {
     show(box.dataset.textFailed, false);
     return;
   }
-  show(`${box.dataset.textDone} ${status.item_status}.`, false);
+  show(`${box.dataset.textDone} ${status.result}.`, false);
   box.dataset.running = "false";
   const button = document.querySelector("[data-check-button]");
   if (button) button.disabled = false;

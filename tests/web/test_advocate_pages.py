@@ -124,7 +124,10 @@ def test_check_status_json_says_whether_a_check_runs(
     page = advocate.get(f"/staff/cases/{case.pk}/items/{item.pk}/").content.decode()
     assert 'data-running="true"' in page and "check-status.js" in page
     assert "Reload the page in a moment" not in page
-    ItemCheck.objects.filter(item=item).update(state=CheckState.DONE, finished_at=timezone.now())
-    assert advocate.get(url).json()["running"] is False
+    ItemCheck.objects.filter(item=item).update(
+        state=CheckState.DONE, verdict=Verdict.NO_MATCH, finished_at=timezone.now()
+    )
+    done = advocate.get(url).json()
+    assert done["running"] is False and done["result"] == Verdict.NO_MATCH.label
     # Another organisation's advocate gets the same answer as for a missing link.
     assert staff_client(org_b, "other@ngo.example").get(url).status_code == 404

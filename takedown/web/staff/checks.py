@@ -13,7 +13,7 @@ from takedown.cases.selectors import cases_flagged_for_volume, cases_held_for_sh
 from takedown.cases.services import item_review_decide
 from takedown.core.errors import Conflict
 from takedown.matching.evidence import evidence_export, evidence_verify
-from takedown.matching.models import OPEN_CHECK_STATES, CheckTrigger
+from takedown.matching.models import OPEN_CHECK_STATES, CheckState, CheckTrigger
 from takedown.matching.selectors import items_needing_review
 from takedown.matching.services import check_match_confirm, item_check_request
 from takedown.notices.selectors import notices_needing_second_review
@@ -26,7 +26,7 @@ from takedown.web.survivor.forms import ReviewForm
 def item_check_now(request: StaffRequest, case_id: int, item_id: int) -> HttpResponse:
     case, item = access_item(request.actor, case_id, item_id)
     item_check_request(actor=request.actor, item=item, trigger=CheckTrigger.MANUAL)
-    messages.success(request, _("The link is being checked. This page shows the result when it is done."))
+    messages.success(request, _("Check requested. The result appears below when it is done."))
     return redirect("staff_cases:item", case_id=case.pk, item_id=item.pk)
 
 
@@ -54,10 +54,12 @@ def item_check_status(request: StaffRequest, case_id: int, item_id: int) -> Json
     """Where the link's check stands, for the item page's progress line (static/js/check-status.js)."""
     _case, item = access_item(request.actor, case_id, item_id)
     open_check = item.checks.filter(state__in=OPEN_CHECK_STATES).order_by("-created_at").first()
+    last = None if open_check else item.checks.filter(state=CheckState.DONE).order_by("-finished_at", "-id").first()
     response = JsonResponse(
         {
             "running": open_check is not None,
             "step": open_check.get_state_display() if open_check else "",
+            "result": (last.get_verdict_display() if last and last.verdict else item.get_status_display()),
             "item_status": item.get_status_display(),
             "last_checked_at": item.last_checked_at.isoformat() if item.last_checked_at else None,
         }
