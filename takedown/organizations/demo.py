@@ -21,6 +21,7 @@ from takedown.organizations.models import OrganizationKind, Role
 from takedown.organizations.services import organization_create, staff_create
 
 DEMO_EMAIL = "advocate@demo.takedown.test"
+DEMO_ORGANIZATION_SLUG = "demo-helpline"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def demo_seed() -> DemoCredentials:
     organization = organization_create(
         actor=actor,
         name="Demo Helpline",
-        slug="demo-helpline",
+        slug=DEMO_ORGANIZATION_SLUG,
         kind=OrganizationKind.HELPLINE,
         notice_contact_email="cases@demo.takedown.test",
     )
