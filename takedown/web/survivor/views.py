@@ -420,7 +420,10 @@ def sharing(request: SurvivorRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Your photo fingerprints are shared with websites that block re-uploads.")
+            _(
+                "Thank you. An advocate looks at your case first; then your photo fingerprints are shared with "
+                "websites that block re-uploads."
+            )
             if share
             else _("Sharing has stopped. Websites are told to delete your photo fingerprints."),
         )
