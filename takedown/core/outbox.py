@@ -37,6 +37,7 @@ TOPICS: dict[str, str] = {
     "feed.entries_withdrawn": "feed entries became tombstones: {entry_ids}",
     "notice.sent": "a notice went to its platform: {notice_id, platform_id}",
     "notice.replied": "a platform answered a notice: {notice_id, outcome}",
+    "notice.approval_requested": "an advocate asked the survivor to approve a notice: {notice_id, case_id}",
 }
 
 RELAY_TASK = "takedown.core.tasks.outbox_relay"

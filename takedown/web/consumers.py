@@ -2,7 +2,8 @@
 email contact get a short, neutral "there is news on your case" email. Thin and idempotent.
 
 The web app is the floor that sees both notices and cases, so it decides what is news for the
-survivor: a removal request sent or answered, a link removed, or a removed link back online.
+survivor: a removal request waiting for their approval, sent or answered, a link removed, or a
+removed link back online.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from takedown.cases.services.news import case_news_email
 from takedown.core.outbox import outbox_subscribe
 from takedown.notices.models import Notice
 
-NOTICE_REASONS = {"notice.sent": "notice_sent", "notice.replied": "notice_replied"}
+NOTICE_REASONS = {
+    "notice.sent": "notice_sent",
+    "notice.replied": "notice_replied",
+    "notice.approval_requested": "notice_asked",
+}
 
 
 def news_reason(topic: str, payload: Mapping[str, Any]) -> str:
@@ -45,6 +50,6 @@ def on_survivor_news(topic: str, payload: Mapping[str, Any]) -> None:
 def subscribe() -> None:
     outbox_subscribe(
         consumer="web.survivor_news",
-        topics=["notice.sent", "notice.replied", "case.item_status_changed"],
+        topics=["notice.sent", "notice.replied", "notice.approval_requested", "case.item_status_changed"],
         handler=on_survivor_news,
     )

@@ -38,7 +38,7 @@ from takedown.core.transport import email_send
 logger = logging.getLogger(__name__)
 
 #: What may be news, as the outbox consumer names it. Only the code is kept (in the audit event).
-NEWS_REASONS = frozenset({"notice_sent", "notice_replied", "item_removed", "item_back", "deferred"})
+NEWS_REASONS = frozenset({"notice_asked", "notice_sent", "notice_replied", "item_removed", "item_back", "deferred"})
 
 SEND_TASK = "takedown.cases.tasks.survivor_news_send"
 #: How long the cache key that keeps two workers from sending the same email at once lives: long

@@ -192,6 +192,8 @@ def notice_mark_ready(*, actor: Actor, notice: Notice) -> Notice:
     notice.save(update_fields=["status", "survivor_answer", "survivor_answer_at", "survivor_comment", "updated_at"])
     notice_audit(actor, notice, "notice.ready")
     notice_audit(actor, notice, "notice.approval_requested")
+    # A survivor who chose email contact hears there is news (the web app's consumer decides).
+    outbox_emit("notice.approval_requested", {"notice_id": notice.pk, "case_id": notice.case_id})
     return notice
 
 
