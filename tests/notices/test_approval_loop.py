@@ -49,6 +49,10 @@ def test_advocate_asks_survivor_declines_then_approves(registry: None, helpline:
     notice = drafted(case, advocate)
     page = advocate.get(f"/staff/cases/{case.pk}/notices/{notice.pk}/").content.decode()
     assert "Ask the survivor to approve it" in page
+    # No button that would be refused: the drafter is told a second person approves it.
+    assert "Approve this notice" not in page and 'data-testid="second-person"' in page
+    other = staff_client(helpline, "second@helpline.example")
+    assert "Approve this notice" in other.get(f"/staff/cases/{case.pk}/notices/{notice.pk}/").content.decode()
 
     # The drafter cannot approve alone (no hash match backs it): the survivor is the second person.
     advocate.post(f"/staff/cases/{case.pk}/notices/{notice.pk}/approve/")

@@ -16,7 +16,7 @@ from takedown.notices.access import access_escalation, access_notice
 from takedown.notices.models import Notice
 from takedown.notices.packets import form_packet
 from takedown.notices.rendering import notice_channel_row, notice_pdf, render_notice, resolve_contact
-from takedown.notices.selectors import case_notices
+from takedown.notices.selectors import case_notices, notice_hash_backed
 from takedown.notices.validation import notice_validate
 from takedown.organizations.access import StaffRequest, staff_required
 from takedown.organizations.models import Organization
@@ -84,6 +84,13 @@ def _detail(
             "escalations": list(notice.escalations.select_related("draft_notice__platform")),
             "escalated_from": getattr(notice, "escalated_from", None),
             "actions": services.notice_actions(notice),
+            # The drafter of a notice no hash match backs cannot approve it alone (notice_approve):
+            # the page offers asking the survivor instead of a button that would be refused.
+            "needs_second_person": (
+                request.actor.user_id is not None
+                and request.actor.user_id == notice.created_by_id
+                and not notice_hash_backed(notice)
+            ),
             "channel": notice_channel_row(notice),
             "contact": resolve_contact(notice.case, notice),
             "edit_form": edit_form
