@@ -64,6 +64,7 @@ def test_a_disputed_removal_is_flagged_on_the_caseload_and_the_case(org: Organiz
     page = advocate.get(f"/staff/cases/{case.pk}/").content.decode()
     assert DISPUTED in section(page, "attention")
     assert "Disputed: a check still finds the content" in page  # on the notice's row
+    assert "Match found: still online" in page  # the link's own row says a match was found
 
 
 def test_the_draft_form_lists_the_matched_link_first_and_marks_the_others(org: Organization, advocate: Client) -> None:
