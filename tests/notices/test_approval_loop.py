@@ -133,3 +133,18 @@ def test_another_advocate_approving_ends_the_ask(registry: None, helpline: Organ
     notice = notice_approve(actor=staff, notice=notice)
     assert (notice.status, notice.survivor_answer) == (NoticeStatus.APPROVED, "")
     assert "Approve this request" not in survivor_client(case).get("/case/").content.decode()
+
+
+def test_changing_the_contact_after_approving_asks_the_survivor_again(registry: None, helpline: Organization) -> None:
+    from takedown.cases.models import ContactPreference
+    from takedown.notices.services import notice_contact_choose
+
+    staff = Actor(kind="staff", mfa_verified=True)
+    case = open_case(organization=helpline, contact_preference=ContactPreference.EMAIL, contact_email="sam@example.net")
+    survivor = Actor(kind="survivor", case_id=case.pk)
+    notice = notice_mark_ready(actor=staff, notice=notice_draft(actor=staff, case=case, items=list(case.items.all())))
+    notice = notice_approve(actor=survivor, notice=notice)
+    assert notice.survivor_answer == SurvivorAnswer.APPROVED
+    notice = notice_contact_choose(actor=survivor, notice=notice, use_own_email=True)
+    assert (notice.status, notice.survivor_answer) == (NoticeStatus.READY, SurvivorAnswer.ASKED)
+    assert "Approve this request" in survivor_client(case).get("/case/").content.decode()

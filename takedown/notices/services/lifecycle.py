@@ -166,6 +166,11 @@ def notice_contact_choose(*, actor: Actor, notice: Notice, use_own_email: bool) 
         notice.approved_by = None
         notice.approved_digest = ""
         fields += ["status", "approved_at", "approved_by", "approved_digest"]
+        if notice.survivor_answer == SurvivorAnswer.APPROVED:
+            # The survivor approved the old contact: their approval is asked for again.
+            notice.survivor_answer = SurvivorAnswer.ASKED
+            notice.survivor_answer_at = timezone.now()
+            fields += ["survivor_answer", "survivor_answer_at"]
     notice.save(update_fields=fields)
     notice_audit(actor, notice, "notice.contact_chosen", {"own_email": use_own_email})
     return notice
