@@ -65,6 +65,10 @@ def test_a_disputed_removal_is_flagged_on_the_caseload_and_the_case(org: Organiz
     assert DISPUTED in section(page, "attention")
     assert "Disputed: a check still finds the content" in page  # on the notice's row
     assert "Match found: still online" in page  # the link's own row says a match was found
+    exported = b"".join(advocate.get("/staff/cases/export.csv").streaming_content).decode()  # type: ignore[attr-defined]
+    rows = {line.split(",")[0]: line for line in exported.splitlines()}
+    assert rows["reference"].endswith("needs_action,risks")
+    assert "removal_disputed" in rows[case.reference] and "removal_disputed" not in rows[calm.reference]
 
 
 def test_the_draft_form_lists_the_matched_link_first_and_marks_the_others(org: Organization, advocate: Client) -> None:

@@ -85,7 +85,7 @@ def case_list(request: StaffRequest) -> HttpResponse:
 def case_export(request: StaffRequest) -> StreamingHttpResponse:
     """The filtered caseload as CSV: references and counts only, no sensitive values."""
     _form, filters = _filters(request)
-    cases = caseload(actor=request.actor, filters=filters)
+    cases = caseload_attention(caseload(actor=request.actor, filters=filters))
 
     class Echo:
         def write(self, value: str) -> str:
@@ -95,7 +95,18 @@ def case_export(request: StaffRequest) -> StreamingHttpResponse:
 
     def rows() -> Any:
         yield writer.writerow(
-            ["reference", "status", "organisation", "assignee", "opened", "items", "removed", "next_deadline", "risks"]
+            [
+                "reference",
+                "status",
+                "organisation",
+                "assignee",
+                "opened",
+                "items",
+                "removed",
+                "next_deadline",
+                "needs_action",
+                "risks",
+            ]
         )
         for case in cases.iterator(chunk_size=500):
             risks = [
@@ -117,6 +128,7 @@ def case_export(request: StaffRequest) -> StreamingHttpResponse:
                     case.item_count,  # type: ignore[attr-defined]
                     case.removed_count,  # type: ignore[attr-defined]
                     case.next_deadline_at.isoformat() if case.next_deadline_at else "",
+                    " ".join(need.code for need in case_attention(case)),
                     " ".join(risks),
                 ]
             )
