@@ -17,7 +17,11 @@ value) in `post_worker_init`, before it takes requests; that load time is report
 
 The index is the bank's `LOOKUP_INDEX_CLASS` (numpy brute force, `HammingIndex`) or, with
 `--index scaled`, `takedown.hashing.scaled_index.MultiIndexHammingIndex` swapped in by the
-one-line choice (see the gunicorn hook in bench/api_gunicorn.py).
+one-line choice (see the gunicorn hook in bench/api_gunicorn.py); with `--index snapshot` the
+service runs as deployed with snapshots (`BANK_SNAPSHOT_STORE=local`): the snapshot is built once
+beforehand from the values (the first build's decryption is not timed) and every worker's
+`lookup_bank` maps it. `--repeat` runs wrk several times (the median is reported), `--profile`
+adds a run under cProfile that says where a worker's time goes.
 
     .venv/bin/python bench/api.py            # 1M hashes; brute force (50-hash batches), then scaled (1,000)
     .venv/bin/python bench/api.py --quick    # 100k hashes, 10 s per index
@@ -46,7 +50,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from the repository
-BENCH_DB = "takedown_bench_api"
+# A database of its own (BENCH_API_DB picks another name, e.g. for two runs side by side).
+BENCH_DB = os.environ.get("BENCH_API_DB", "takedown_bench_api")
 
 
 def _free_port() -> int:
@@ -186,11 +191,15 @@ def build_snapshot_dir(values: list[str], directory: Path) -> float:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, workers: int, index: str, ready_dir: Path
+    env: dict[str, str], port: int, workers: int, index: str, ready_dir: Path, profile_dir: Path | None = None
 ) -> subprocess.Popen[bytes]:
     worker_env = {**env, "BENCH_LOOKUP_INDEX": index, "BENCH_READY_DIR": str(ready_dir), **MALLOC_ENV}
-    if index == "snapshot":
-        worker_env["BENCH_SNAPSHOT_DIR"] = str(ready_dir.parent / "snapshots")
+    # The service as deployed: the bank maps the published snapshot (BANK_SNAPSHOT_STORE=local);
+    # the other indexes are each worker's own bank built from PostgreSQL.
+    worker_env["BANK_SNAPSHOT_STORE"] = "local" if index == "snapshot" else "none"
+    worker_env["BANK_SNAPSHOT_DIR"] = str(ready_dir.parent / "snapshots")
+    if profile_dir is not None:
+        worker_env["BENCH_PROFILE_DIR"] = str(profile_dir)
     return subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -233,6 +242,71 @@ def run_wrk(url: str, key: str, body: bytes, seconds: int, connections: int, tmp
     return {"requests": requests_total, "elapsed": elapsed, "errors": errors, "median_ms": median_ms}
 
 
+def _wait_ready(server: subprocess.Popen[bytes], ready: Path, workers: int) -> None:
+    while len(list(ready.iterdir())) < workers:
+        if server.poll() is not None:
+            raise SystemExit(server.stderr.read().decode() if server.stderr else "gunicorn died")
+        time.sleep(0.5)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=120)
+
+
+def index_only_rate(directory: Path, body: bytes, rounds: int = 5) -> float:
+    """Baseline in the same run: the batch through the mapped snapshot's `query_many` alone, one core."""
+    from takedown.hashing.snapshot_store import LocalSnapshotStore
+
+    index = LocalSnapshotStore(directory).open_latest("pdq")
+    assert index is not None
+    values = [h["value"] for h in json.loads(body)["hashes"]]
+    index.query_many(values[:50])
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        index.query_many(values)
+        times.append(time.perf_counter() - started)
+    return len(values) / float(np.median(times))
+
+
+#: Where a worker's time goes: the functions whose cumulative time is reported, as a share of the
+#: time spent handling requests (gunicorn's sync worker's `handle_request`). They nest: the lookup
+#: service includes the index search and the hit confirmation.
+PROFILE_PARTS = (
+    ("handling requests (everything below)", "gunicorn/workers/sync.py", "handle_request"),
+    ("the lookup service (`hashes_lookup`)", "platforms/services.py", "hashes_lookup"),
+    ("index search on the mapped snapshot (`SnapshotIndex.query_many`)", "hashing/snapshot.py", "query_many"),
+    ("confirming hits against the feed (`_resolve`, one query)", "matching/bank.py", "_resolve"),
+    ("the bank's sync (reading changes)", "hashing/snapshot_bank.py", "sync"),
+    ("checking each hash's text (`_parse_lookup`)", "platforms/services.py", "_parse_lookup"),
+    ("case tokens (HMAC)", "platforms/keys.py", "case_token"),
+    ("JSON parse of the request", "rest_framework/parsers.py", "parse"),
+    ("JSON render of the answer", "rest_framework/renderers.py", "render"),
+    ("key authentication", "platforms/access.py", "caller_for_key"),
+    ("rate limit", "platforms/access.py", "rate_limit_count"),
+    ("audit row per call", "platforms/services.py", "api_call_record"),
+)
+
+
+def profile_summary(directory: Path) -> list[tuple[str, float, float]]:
+    """(part, cumulative seconds, share of request handling) over every worker's profile."""
+    import pstats
+
+    files = [str(p) for p in directory.glob("*.prof")]
+    if not files:
+        return []
+    stats = pstats.Stats(*files).stats  # type: ignore[attr-defined]
+    rows = []
+    for label, filename, function in PROFILE_PARTS:
+        cumulative = sum(
+            entry[3] for (name, _line, func), entry in stats.items() if name.endswith(filename) and func == function
+        )
+        rows.append((label, cumulative))
+    whole = rows[0][1] or 1.0
+    return [(label, seconds, seconds / whole) for label, seconds in rows]
+
+
 def bench_one(
     env: dict[str, str], values: list[str], key: str, index: str, args: argparse.Namespace
 ) -> dict[str, object]:
@@ -244,37 +318,51 @@ def bench_one(
         snapshot_s = build_snapshot_dir(values, tmp / "snapshots") if index == "snapshot" else None
         started = time.perf_counter()
         server = start_gunicorn(env, port, args.workers, index, ready)
+        body = request_body(values, args.batch, seed=7)
+        url = f"http://127.0.0.1:{port}/api/v1/lookup/"
         try:
-            while len(list(ready.iterdir())) < args.workers:
-                if server.poll() is not None:
-                    raise SystemExit(server.stderr.read().decode() if server.stderr else "gunicorn died")
-                time.sleep(0.5)
+            _wait_ready(server, ready, args.workers)
             load_seconds = max(float(p.read_text()) for p in ready.iterdir())
             ready_after = time.perf_counter() - started
-            body = request_body(values, args.batch, seed=7)
-            url = f"http://127.0.0.1:{port}/api/v1/lookup/"
             request = urllib.request.Request(
                 url, data=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
             )
             with urllib.request.urlopen(request, timeout=900) as response:  # one warm, checked answer
                 answer = json.loads(response.read())["results"]
             planted_found = sum(1 for r in answer[: max(1, args.batch // 100)] if r["matches"])
-            result = run_wrk(url, key, body, args.seconds, args.connections, tmp)
+            runs = [run_wrk(url, key, body, args.seconds, args.connections, tmp) for _ in range(args.repeat)]
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
-    ok = result["requests"] - result["errors"]
+            _stop(server)
+        baseline = index_only_rate(tmp / "snapshots", body) if index == "snapshot" else None
+        parts: list[tuple[str, float, float]] = []
+        if args.profile:
+            profiles = tmp / "profiles"
+            profiles.mkdir()
+            port = _free_port()
+            for p in ready.iterdir():
+                p.unlink()
+            server = start_gunicorn(env, port, args.workers, index, ready, profiles)
+            try:
+                _wait_ready(server, ready, args.workers)
+                run_wrk(f"http://127.0.0.1:{port}/api/v1/lookup/", key, body, args.seconds, args.connections, tmp)
+            finally:
+                _stop(server)
+            parts = profile_summary(profiles)
+    rates = [(r["requests"] - r["errors"]) * args.batch / r["elapsed"] for r in runs]
     return {
         "index": index,
         "batch": args.batch,
-        "requests": int(result["requests"]),
-        "errors": int(result["errors"]),
-        "hashes_per_s": ok * args.batch / result["elapsed"],
-        "median_ms": result["median_ms"],
+        "requests": int(sum(r["requests"] for r in runs)),
+        "errors": int(sum(r["errors"] for r in runs)),
+        "hashes_per_s": float(np.median(rates)),
+        "rates": rates,
+        "median_ms": float(np.median([r["median_ms"] for r in runs])),
         "load_s": load_seconds,
         "ready_s": ready_after,
         "planted_found": f"{planted_found}/{max(1, args.batch // 100)}",
         "snapshot_s": snapshot_s,
+        "index_only": baseline,
+        "profile": parts,
     }
 
 
@@ -293,6 +381,10 @@ def main() -> None:
         default="both",
         help="comma-separated among brute, scaled (each worker loads from PostgreSQL), snapshot (each worker "
         "maps one snapshot built beforehand); both = brute,scaled",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="wrk runs per index; the table gives the median")
+    parser.add_argument(
+        "--profile", action="store_true", help="then one more run under cProfile: where a worker's time goes"
     )
     parser.add_argument("--quick", action="store_true", help="100k hashes, 10 s per index")
     parser.add_argument("--keep-db", action="store_true")
@@ -331,7 +423,10 @@ def main() -> None:
         f"\n{args.hashes:,} consented PDQ hashes (populated in {populate_s:.0f} s); gunicorn {args.workers} workers,"
         f" wrk {args.connections} connections for {args.seconds} s on loopback, {os.cpu_count()} cores\n"
     )
-    print("| index | batch | requests | non-200 | hashes/s | median request | bank load per worker | planted found |")
+    print(
+        f"| index | batch | requests | non-200 | hashes/s (median of {args.repeat}) | median request"
+        " | bank load per worker | planted found |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(
@@ -339,8 +434,22 @@ def main() -> None:
             f" {r['median_ms']:,.0f} ms | {r['load_s']:.1f} s | {r['planted_found']} |"
         )
     for r in rows:
+        print(f"\n{r['index']}: hashes/s of each run: {', '.join(f'{x:,.0f}' for x in r['rates'])}")  # type: ignore[attr-defined]
         if r["snapshot_s"] is not None:
-            print(f"\nsnapshot built and published once in {r['snapshot_s']:.1f} s (not counted in the load column)")
+            print(f"snapshot built and published once in {r['snapshot_s']:.1f} s (not counted in the load column)")
+        if r["index_only"] is not None:
+            print(
+                f"baseline in the same run: the same batch through the mapped snapshot's query_many alone,"
+                f" one core, no HTTP: {r['index_only']:,.0f} hashes/s"
+            )
+        if r["profile"]:
+            print(
+                "\nWhere the workers' time went (a separate run under cProfile, which slows Python code more"
+                " than numpy; cumulative, nested):\n\n| part | seconds | share of request handling |"
+                "\n| --- | ---: | ---: |"
+            )
+            for label, seconds, share in r["profile"]:  # type: ignore[attr-defined]
+                print(f"| {label} | {seconds:.1f} | {share:.0%} |")
     print(f"\nReproduce:\n{command}")
 
 
