@@ -105,6 +105,7 @@ def caseload_attention(cases: QuerySet[Case]) -> QuerySet[Case]:
         review_links=Exists(items.filter(status=ItemStatus.NEEDS_REVIEW)),
         unnoticed_matches=Exists(items.filter(status=ItemStatus.LIVE, notices__isnull=True)),
         removal_disputed=Exists(notices.filter(status=NoticeStatus.REMOVED, removal_disputed_at__isnull=False)),
+        platform_asks=Exists(notices.filter(status=NoticeStatus.NEEDS_INFO)),
         survivor_declined=Exists(notices.filter(status=NoticeStatus.DRAFT, survivor_answer=SurvivorAnswer.DECLINED)),
         survivor_asked=Exists(notices.filter(status=NoticeStatus.READY, survivor_answer=SurvivorAnswer.ASKED)),
         survivor_approved=Exists(notices.filter(status=NoticeStatus.APPROVED, survivor_answer=SurvivorAnswer.APPROVED)),
@@ -127,6 +128,7 @@ def case_attention(case: Case, *, now: datetime | None = None) -> list[Attention
     rows = [
         ("removal_disputed", _("Platform said removed, but a check still finds the content"), True),
         ("overdue", _("A deadline passed"), True),
+        ("platform_asks", _("A platform asks for more information"), True),
         ("survivor_declined", _("The survivor declined a request"), True),
         ("review_links", _("A possible match waits for review"), True),
         ("survivor_approved", _("The survivor approved a request: send it"), False),

@@ -12,6 +12,7 @@ from takedown.matching.models import CheckTrigger, ItemCheck
 from takedown.notices.models import Notice, NoticeStatus
 from takedown.platforms import services
 from takedown.platforms.models import ApiKey
+from tests.cases.conftest import staff_client
 from tests.platforms.conftest import (  # noqa: F401 - fixtures
     World,
     helpline,
@@ -55,10 +56,17 @@ def test_acknowledge_then_resolve_removed_through_the_portal(world: World) -> No
     assert client.post(url, {"action": "acknowledge", "ticket_id": "X-123"}).status_code == 302
     notice = Notice.objects.get(pk=world.notice.pk)
     assert (notice.status, notice.platform_ticket) == (NoticeStatus.ACKNOWLEDGED, "X-123")
+    # A question reaches the advocate: on the notice, and as an urgent need on the caseload.
+    asked = client.post(url, {"action": "resolve", "outcome": "needs_info", "text": "Which image is it?"})
+    assert asked.status_code == 302
+    advocate = staff_client(world.case.organization, "adv@helpline.example")
+    page = advocate.get(f"/staff/cases/{world.case.pk}/notices/{world.notice.pk}/").content.decode()
+    assert "Which image is it?" in section_after(page, "platform-answer")
+    assert "A platform asks for more information" in advocate.get("/staff/cases/").content.decode()
     # Rejecting needs the reason, as in the API; nothing changes without it.
     no_reason = client.post(url, {"action": "resolve", "outcome": "rejected", "text": " "})
     assert no_reason.status_code == 400 and "reason" in no_reason.content.decode()
-    assert Notice.objects.get(pk=world.notice.pk).status == NoticeStatus.ACKNOWLEDGED
+    assert Notice.objects.get(pk=world.notice.pk).status == NoticeStatus.NEEDS_INFO
     assert client.post(url, {"action": "resolve", "outcome": "removed"}).status_code == 302
     assert Notice.objects.get(pk=world.notice.pk).status == NoticeStatus.REMOVED
     # Not taken on the platform's word: the links are re-checked, as for an API answer.
@@ -86,3 +94,9 @@ def test_another_platform_and_a_revoked_key_reach_nothing(world: World) -> None:
     # A key without the notices scope cannot use the portal at all.
     feed_only = key_for(world.x, ["feed"])
     assert Client().post("/platform/sign-in/", {"api_key": feed_only}).status_code == 400
+
+
+def section_after(page: str, testid: str) -> str:
+    """The text after the element marked data-testid, up to the end of its definition list."""
+    start = page.index(f'data-testid="{testid}"')
+    return page[start : page.index("</dl>", start)]
