@@ -1,5 +1,5 @@
 // Registering-side variants: deterministic edits of the reduced original whose PDQ hashes are
-// registered too, so a found copy that was cropped or slightly rotated still matches.
+// registered too, so a found copy that was cropped, rotated or partly covered still matches.
 //
 // Port of takedown/hashing/variants.py (the set was chosen there by measurement; see
 // docs/hashing.md). Every transform is integer arithmetic on the reduced RGB array, so the
@@ -205,6 +205,41 @@ const rot = (degrees) => ({
   apply: (image) => rotate(image, degrees),
 });
 
+/** Off-centre crop groups (crop_search.CROP_GROUPS with two starts): code, percent kept, starts. */
+const OFF_CENTRE_GROUPS = [
+  ["k73", 73, [9, 18]],
+  ["k64", 64, [12, 24]],
+  ["k55", 55, [15, 30]],
+];
+
+/** Parts of the picture (crop_search.REGION_CANDIDATES): code, percent removed top/bottom/left/right. */
+const REGION_CANDIDATES = [
+  ["b20", 0, 20, 0, 0],
+  ["t20", 20, 0, 0, 0],
+  ["tb15", 15, 15, 0, 0],
+  ["b30", 0, 30, 0, 0],
+  ["t30", 30, 0, 0, 0],
+  ["tb20", 20, 20, 0, 0],
+  ["l25", 0, 0, 25, 0],
+  ["r25", 0, 0, 0, 25],
+  ["lr20", 0, 0, 20, 20],
+  ["b50", 0, 50, 0, 0],
+  ["t50", 50, 0, 0, 0],
+  ["r50", 0, 0, 0, 50],
+  ["l50", 0, 0, 50, 0],
+  ["q1", 0, 50, 0, 50],
+  ["q2", 0, 50, 50, 0],
+  ["q3", 50, 0, 0, 50],
+  ["q4", 50, 0, 50, 0],
+  ["ml", 15, 15, 0, 50],
+  ["mr", 15, 15, 50, 0],
+  ["tl60", 0, 40, 0, 40],
+  ["tr60", 0, 40, 40, 0],
+  ["bl60", 40, 0, 0, 40],
+  ["br60", 40, 0, 40, 0],
+  ["c20", 20, 20, 20, 20],
+];
+
 /** Every variant the Python benchmark evaluated (variants.CANDIDATE_VARIANTS), by label. */
 export const CANDIDATE_VARIANTS = Object.freeze(
   Object.fromEntries(
@@ -230,6 +265,16 @@ export const CANDIDATE_VARIANTS = Object.freeze(
       rot(8),
       rot(-8),
       { label: "flip", apply: flipHorizontal },
+      // Issue 17: central crops for straightened copies, off-centre crop groups for heavy crops
+      // (crop_search.CROP_GROUPS), parts of the picture for overlays (crop_search.REGION_CANDIDATES).
+      crop("crop-c40", 20, 20, 20, 20),
+      crop("crop-c50", 25, 25, 25, 25),
+      ...OFF_CENTRE_GROUPS.flatMap(([code, keep, starts]) =>
+        starts.flatMap((top) =>
+          starts.map((left) => crop(`crop-${code}t${top}l${left}`, top, 100 - top - keep, left, 100 - left - keep)),
+        ),
+      ),
+      ...REGION_CANDIDATES.map(([code, top, bottom, left, right]) => crop(`part-${code}`, top, bottom, left, right)),
     ].map((v) => [v.label, Object.freeze(v)]),
   ),
 );
@@ -240,14 +285,29 @@ export const CANDIDATE_VARIANTS = Object.freeze(
  * registeredHashes() produces with takedown.hashing.variants.registered_hashes.
  */
 export const REGISTERED_LABELS = Object.freeze([
-  "rot+3",
-  "rot-3",
-  "rot+5",
-  "rot-5",
-  "rot+8",
-  "rot-8",
   "crop-c10",
   "crop-c20",
+  "crop-c40",
+  "crop-c50",
+  "crop-k73t9l9",
+  "crop-k73t9l18",
+  "crop-k73t18l9",
+  "crop-k73t18l18",
+  "crop-k64t12l12",
+  "crop-k64t12l24",
+  "crop-k64t24l12",
+  "crop-k64t24l24",
+  "crop-k55t15l15",
+  "crop-k55t15l30",
+  "crop-k55t30l15",
+  "crop-k55t30l30",
+  "part-b20",
+  "part-q1",
+  "part-q2",
+  "part-q3",
+  "part-q4",
+  "part-ml",
+  "part-mr",
 ]);
 
 /** The registered set: PDQ of each is stored under its label. */

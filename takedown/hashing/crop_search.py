@@ -1,216 +1,281 @@
-"""Checking-side sub-window search: find a registered central crop inside a randomly cropped copy.
+"""Checking-side crop search: find a registered crop inside a found copy that was cropped.
 
 PDQ is a global hash: a copy cropped by 10% at a random position is ~40-60 bits away from the
-original and from every registered variant, because a 1% shift of the picture content already
-moves PDQ by ~15-30 bits. But a copy that lost P% of each side still *contains* the original's
-central crop that the survivor registered (``crop-c20`` = the central 80%, ``crop-c10`` = the
-central 90%), only at an unknown position. So the server, which may spend more time per found
-image, hashes every window of the right relative size on a grid of offsets and compares each
-window only with the registered variant it stands for.
+original, because moving the picture by 1% of its size already changes PDQ by ~15-30 bits. But
+a copy that lost a share of each side still *contains* a crop the survivor registered, only at
+an unknown position and scale. So the server, which may spend more time per found image than
+the survivor's browser, hashes every window of the copy that could be that registered crop and
+compares each window only with the crop(s) it stands for (:mod:`takedown.hashing.pairing`).
 
-Measured (bench/crop_search.py, docs/benchmarks/crop-search.md): PDQ of the best window on a 1%
-grid is within ~15 bits of the registered crop (a 1.5% grid already loses 10-20% of the
-matches), so the grid step is 1% of the found image.
+Groups (registered side, :data:`CROP_GROUPS`): ``c10`` and ``c20`` are the central 90% and 80%;
+``kNN`` are four off-centre crops keeping NN% of each side, starting at two positions per axis
+(``crop-k55t15l30`` starts 15% from the top and 30% from the left). A found copy keeping a share
+``f`` of each side (at any position) contains one of a group's crops when
+``start + keep - f <= position <= start`` on each axis; two starts per axis cover every position
+for the shares the group is searched at, with windows at most ``(f - keep) / f`` of the copy
+from its corner. Smaller groups for heavier crops: the windows stay large (most of the copy),
+which keeps them distinctive and the offset grid short.
 
-Hashing hundreds of windows with the C++ binding would cost ~3 ms each, so this module computes
-PDQ of all windows at once with the algebra of PDQ itself, bit-identical to ``pdqhash.compute``
-on the window array (up to float rounding at the median): PDQ's two box-filter passes per axis
-(Jarosz filter), its 64-point decimation and its 16x64 DCT are all linear, and the row and
-column operators commute, so the 16x16 DCT of a window ``Y[a:a+h, b:b+w]`` of the luma is
-``L @ Y[a:a+h, b:b+w] @ R.T`` with fixed ``L`` (16 x h) and ``R`` (16 x w). ``L @ Y`` is
-shared by all windows with the same top row, so the grid costs two small products per offset.
+Window families (checking side, all windows of the copy as found, identity orientation):
+
+- *same share*: the copy lost the same share of each side (``found_keeps`` of each group, 3%
+  apart: PDQ of a window scaled 2% from the registered crop still matched 86% of photos, 3%
+  only 50%), window offsets on a grid of :data:`SEARCH_STEP` of the copy on both axes;
+- *one axis*: the copy lost a share of one side only (cropped to a square or to 4:5 as feeds
+  do): the other axis is whole, so the window's position along it is the registered start.
+
+Measured (bench/robustness.py, docs/benchmarks/robustness.md): see the crop rows. Windows carry
+the quality of the whole found view. PDQ of all windows is computed together
+(:mod:`takedown.hashing.window_pdq`): a few milliseconds per thousand windows.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
-from takedown.hashing.bits import WordArray
 from takedown.hashing.hashes import Hash
 from takedown.hashing.image import RGBArray
+from takedown.hashing.pairing import PART_PREFIX, WINDOW_PREFIX, may_compare, window_code, window_target
+from takedown.hashing.window_pdq import FloatArray, blurred_luma, box_windows, luma
 
-FloatArray = npt.NDArray[np.float64]
+__all__ = [
+    "CROP_GROUPS",
+    "REGION_WINDOWS",
+    "SEARCH_STEP",
+    "CropGroup",
+    "RegionWindow",
+    "box_window_hashes",
+    "grid",
+    "may_compare",
+    "window_code",
+    "window_hashes",
+    "window_target",
+]
 
-#: PDQ's luma weights (Meta's pdqhashing.cpp, ``LUMA_FROM_*_COEFF``).
-LUMA: Final = (0.299, 0.587, 0.114)
-#: Grid step, as a share of the found image's height / width. Measured: 1% keeps every crop 5%
-#: and crop 10% copy of the study within the PDQ threshold; 1.5% loses 10-20% of them.
+#: Grid step of window offsets, as a share of the found copy's height / width. Measured: a 1%
+#: step kept every crop 5% and crop 10% copy within the PDQ threshold; 1.5% lost 10-20% of them.
 SEARCH_STEP: Final = 0.01
-#: Prefix of the variant label of a window hash; ``best_match`` pairs such a hash only with the
-#: registered variant named in its label. Short on purpose: takedown.matching stores the found
-#: variant in a 32-character column.
-WINDOW_PREFIX: Final = "win-"
+#: Windows smaller than this (pixels) are not hashed: PDQ needs some picture to work on.
+MIN_WINDOW: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
-class WindowFamily:
-    """Windows of one relative size that stand for one registered central crop.
+class CropGroup:
+    """Registered crops keeping ``keep`` of each side at ``starts`` (shares, both axes), and
+    the shares ``found_keeps`` of each side a found copy is searched for them at."""
 
-    A copy cropped by ``crop_percent`` of each dimension (at any position) contains the
-    registered ``registered`` variant (the central ``keep_percent`` of the original) as a window
-    of ``keep/(100 - crop)`` of its size, at an offset between 0 and ``crop / (100 - crop)``
-    minus the registered margin on each axis.
-    """
-
-    registered: str
+    code: str
     keep_percent: int
-    crop_percent: int
+    start_percents: tuple[int, ...]
+    found_keeps: tuple[float, ...]
 
     @property
-    def size(self) -> float:
-        """Window side / found side."""
-        return self.keep_percent / (100 - self.crop_percent)
+    def keep(self) -> float:
+        return self.keep_percent / 100
 
     @property
-    def offset_range(self) -> tuple[float, float]:
-        """Smallest and largest offset of the registered crop inside the found copy (share)."""
-        margin = (100 - self.keep_percent) / 2
-        low = max(0.0, margin - self.crop_percent) / (100 - self.crop_percent)
-        high = margin / (100 - self.crop_percent)
-        return low, high
+    def starts(self) -> tuple[float, ...]:
+        return tuple(p / 100 for p in self.start_percents)
 
-    @property
-    def label(self) -> str:
-        """``win-c20`` for windows standing for ``crop-c20`` (one family per registered crop)."""
-        return WINDOW_PREFIX + self.registered.removeprefix("crop-")
+    def registered(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """(label, (top, bottom, left, right) percent removed) of each registered crop."""
+        if len(self.start_percents) == 1:
+            p = self.start_percents[0]
+            return [(f"crop-{self.code}", (p, 100 - p - self.keep_percent, p, 100 - p - self.keep_percent))]
+        out = []
+        for top in self.start_percents:
+            for left in self.start_percents:
+                label = f"crop-{self.code}t{top}l{left}"
+                out.append((label, (top, 100 - top - self.keep_percent, left, 100 - left - self.keep_percent)))
+        return out
+
+    def offset_range(self, found_keep: float) -> tuple[float, float]:
+        """Smallest and largest offset (share of the copy) of a registered crop inside a copy
+        keeping ``found_keep`` of each side, over every position of that copy.
+
+        A ``found_keep`` above 1 is a copy with a margin around the whole picture (the picture
+        is ``1 / found_keep`` of the copy, anywhere in it): the crop starts ``p / found_keep``
+        after the picture, and the picture anywhere from 0 to ``1 - 1 / found_keep``."""
+        f, g = found_keep, self.keep
+        if f > 1:
+            side = 1 / f
+            return min(self.starts) * side, max(self.starts) * side + 1 - side
+        lows = [(p - min(1 - f, p)) / f for p in self.starts]
+        highs = [(p - max(0.0, p + g - f)) / f for p in self.starts]
+        return max(0.0, min(lows)), min(1 - g / f, max(highs))
 
 
-#: The searched families: crop 10% copies against crop-c20, crop 5% copies against crop-c10
-#: (a smaller offset range, so fewer windows than crop-c20 would need for the same copies).
-CROP_SEARCH: Final[tuple[WindowFamily, ...]] = (
-    WindowFamily("crop-c20", 80, 10),
-    WindowFamily("crop-c10", 90, 5),
+#: The registered crop groups and the shares each is searched at (3% apart, 70%-97%).
+CROP_GROUPS: Final[tuple[CropGroup, ...]] = (
+    CropGroup("c10", 90, (5,), (0.97, 0.95)),
+    CropGroup("c20", 80, (10,), (0.92, 0.90)),
+    CropGroup("k73", 73, (9, 18), (0.88, 0.85, 0.82)),
+    CropGroup("k64", 64, (12, 24), (0.79, 0.76)),
+    CropGroup("k55", 55, (15, 30), (0.73, 0.70)),
 )
 
 
-def luma(rgb: RGBArray) -> FloatArray:
-    """PDQ's luminance, in float64 (pdqhash uses float32; the difference is below a bit)."""
-    arr = rgb.astype(np.float64)
-    out: FloatArray = arr[..., 0] * LUMA[0] + arr[..., 1] * LUMA[1] + arr[..., 2] * LUMA[2]
-    return out
+@dataclass(frozen=True, slots=True)
+class RegionWindow:
+    """A fixed part of the found copy that stands for the same part of the original, for copies
+    whose geometry is unchanged but part of the picture is covered (caption bands, text,
+    stickers): ``(top, bottom, left, right)`` shares removed, like the registered crop."""
+
+    code: str
+    removed_percents: tuple[int, int, int, int]
+
+    @property
+    def registered(self) -> str:
+        return f"{PART_PREFIX}{self.code}"
+
+    @property
+    def window_code(self) -> str:
+        return f"p{self.code}"
 
 
-def _box_matrix(n: int, window: int) -> FloatArray:
-    """PDQ's ``box1DFloat`` as an n x n matrix: a centred mean that shrinks at the edges."""
-    half = (window + 2) // 2
-    idx = np.arange(n)
-    low = np.clip(idx - (window - half), 0, n - 1)
-    high = np.clip(idx + half - 1, 0, n - 1)
-    inside = (idx[np.newaxis, :] >= low[:, np.newaxis]) & (idx[np.newaxis, :] <= high[:, np.newaxis])
-    m = inside.astype(np.float64)
-    out: FloatArray = m / m.sum(axis=1, keepdims=True)
-    return out
+def _part(name: str, top: int, bottom: int, left: int, right: int) -> RegionWindow:
+    return RegionWindow(name, (top, bottom, left, right))
 
 
-@lru_cache(maxsize=64)
-def pdq_side_matrix(n: int) -> FloatArray:
-    """The 16 x n operator PDQ applies along one axis of length n: two box-filter passes of
-    window ceil(n / 128), sampling at ``int((i + 0.5) * n / 64)`` and the DCT rows 1..16."""
-    box = _box_matrix(n, (n + 127) // 128)
-    sample = ((np.arange(64) + 0.5) * n / 64).astype(np.int64)
-    i = np.arange(16)[:, np.newaxis]
-    j = np.arange(64)[np.newaxis, :]
-    dct = math.sqrt(2 / 64) * np.cos(math.pi / 2 / 64 * (i + 1) * (2 * j + 1))
-    out: FloatArray = dct @ (box @ box)[sample]
-    out.setflags(write=False)
-    return out
-
-
-def pdq_window_coefficients(
-    y: FloatArray, height: int, width: int, tops: Sequence[int], lefts: Sequence[int]
-) -> FloatArray:
-    """PDQ's 16x16 DCT of every window ``y[t:t+height, l:l+width]``: shape (tops, lefts, 16, 16).
-
-    One (16 x height) product per top offset, then one (16 tops x width) product per left offset.
-    The shapes are (n_top * 16, W) after the first step, (n_left, n_top * 16, 16) after the second.
-    """
-    left_op = pdq_side_matrix(height)
-    right_op = pdq_side_matrix(width)
-    # np.einsum's own loops, not BLAS: OpenBLAS spreads each product over every core, and on a
-    # busy server that was 10-60x slower (median 980 ms instead of 15 ms per image, measured).
-    rows = np.concatenate([np.einsum("kh,hw->kw", left_op, y[top : top + height]) for top in tops])
-    cols = np.stack([np.einsum("kw,lw->kl", rows[:, left : left + width], right_op) for left in lefts])
-    out: FloatArray = cols.reshape(len(lefts), len(tops), 16, 16).transpose(1, 0, 2, 3)
-    return out
-
-
-def coefficients_to_words(coefficients: FloatArray) -> WordArray:
-    """Threshold 16x16 DCTs at their median like PDQ; pack as (…, 4) big-endian-order uint64
-    words in the bit order of :func:`takedown.hashing.bits.hex_to_words` (Meta's hex order)."""
-    flat = coefficients.reshape(*coefficients.shape[:-2], 256)
-    bits = (flat > np.median(flat, axis=-1, keepdims=True))[..., ::-1]
-    packed = np.packbits(bits, axis=-1)
-    words: WordArray = packed.view(">u8").astype(np.uint64)
-    return words
+#: Candidate parts of the picture for overlays (bench/robustness.py --select chose among them).
+REGION_CANDIDATES: Final[tuple[RegionWindow, ...]] = (
+    _part("b20", 0, 20, 0, 0),
+    _part("t20", 20, 0, 0, 0),
+    _part("tb15", 15, 15, 0, 0),
+    _part("b30", 0, 30, 0, 0),
+    _part("t30", 30, 0, 0, 0),
+    _part("tb20", 20, 20, 0, 0),
+    _part("l25", 0, 0, 25, 0),
+    _part("r25", 0, 0, 0, 25),
+    _part("lr20", 0, 0, 20, 20),
+    _part("b50", 0, 50, 0, 0),
+    _part("t50", 50, 0, 0, 0),
+    _part("r50", 0, 0, 0, 50),
+    _part("l50", 0, 0, 50, 0),
+    _part("q1", 0, 50, 0, 50),
+    _part("q2", 0, 50, 50, 0),
+    _part("q3", 50, 0, 0, 50),
+    _part("q4", 50, 0, 50, 0),
+    _part("ml", 15, 15, 0, 50),
+    _part("mr", 15, 15, 50, 0),
+    _part("tl60", 0, 40, 0, 40),
+    _part("tr60", 0, 40, 40, 0),
+    _part("bl60", 40, 0, 0, 40),
+    _part("br60", 40, 0, 40, 0),
+    _part("c20", 20, 20, 20, 20),
+)
+#: Parts of the picture registered for overlays (docs/hashing.md "Variant set"): the top 80%,
+#: the four quarters, and the middle 70% of the rows in the left and in the right half. A caption
+#: band, a text strip or a few stickers leave at least one of them uncovered. The greedy choice on
+#: the tune half (bench/robustness.py --select) took b20, ml, mr, q2 and q3; q1 and q4 were added
+#: so that a sticker is met the same way in every corner.
+REGION_CODES: Final = ("b20", "q1", "q2", "q3", "q4", "ml", "mr")
+REGION_WINDOWS: Final[tuple[RegionWindow, ...]] = tuple(r for r in REGION_CANDIDATES if r.code in REGION_CODES)
 
 
 def grid(length: int, window: int, low: float, high: float, step: float = SEARCH_STEP) -> list[int]:
     """Pixel offsets from ``low`` to ``high`` (shares of ``length``), at most ``step`` apart."""
     count = max(1, math.ceil((high - low) / step - 1e-9) + 1)
     shares = np.linspace(low, high, count)
-    pixels = np.clip(np.round(shares * length).astype(np.int64), 0, length - window)
+    pixels = np.clip(np.round(shares * length).astype(np.int64), 0, max(0, length - window))
     return sorted({int(p) for p in pixels})
 
 
 @dataclass(frozen=True, slots=True)
-class WindowHashes:
-    """PDQ words of every window of one family, with the window boxes (top, left, h, w)."""
+class BoxFamily:
+    """Windows ``height`` tall at ``tops``; for each ``(width, lefts)`` of ``columns`` every
+    (top, left) combination, all standing for one target code."""
 
-    family: WindowFamily
-    words: WordArray
-    boxes: list[tuple[int, int, int, int]]
+    code: str
+    height: int
+    tops: tuple[int, ...]
+    columns: tuple[tuple[int, tuple[int, ...]], ...]
 
 
-def search_windows(
-    rgb: RGBArray, families: Sequence[WindowFamily] = CROP_SEARCH, step: float = SEARCH_STEP
-) -> list[WindowHashes]:
-    """PDQ of every search window of every family over a found image (vectorised)."""
-    y = luma(rgb)
-    full_h, full_w = y.shape
-    out: list[WindowHashes] = []
-    for family in families:
-        height, width = round(family.size * full_h), round(family.size * full_w)
-        if height < 16 or width < 16:
-            continue
-        low, high = family.offset_range
-        tops = grid(full_h, height, low, high, step)
-        lefts = grid(full_w, width, low, high, step)
-        words = coefficients_to_words(pdq_window_coefficients(y, height, width, tops, lefts))
-        boxes = [(t, lft, height, width) for t in tops for lft in lefts]
-        out.append(WindowHashes(family, words.reshape(-1, 4), boxes))
+def box_families(
+    height: int,
+    width: int,
+    groups: Sequence[CropGroup] = CROP_GROUPS,
+    regions: Sequence[RegionWindow] = REGION_WINDOWS,
+    step: float = SEARCH_STEP,
+) -> Iterator[BoxFamily]:
+    """Every box family of a found copy of this size: crop groups (same share, one axis) and
+    the overlay regions. Families that share their rows share the costly row products."""
+    for group in groups:
+        whole_h, whole_w = round(group.keep * height), round(group.keep * width)
+        start_tops = tuple(round(p * height) for p in group.starts)
+        start_lefts = tuple(round(p * width) for p in group.starts)
+        for f in group.found_keeps:
+            size = group.keep / f
+            h, w = round(size * height), round(size * width)
+            if h < MIN_WINDOW or w < MIN_WINDOW:
+                continue
+            low, high = group.offset_range(f)
+            tops, lefts = tuple(grid(height, h, low, high, step)), tuple(grid(width, w, low, high, step))
+            if f > 1:
+                # A margin around the picture: the same share on both sides only.
+                yield BoxFamily(group.code, h, tops, ((w, lefts),))
+                continue
+            # Same share on both sides, and the width whole (the registered crop's own columns).
+            yield BoxFamily(group.code, h, tops, ((w, lefts), (whole_w, start_lefts)))
+            # The height whole: the registered crop's own rows.
+            yield BoxFamily(group.code, whole_h, start_tops, ((w, lefts),))
+    for region in regions:
+        top, bottom, left, right = region.removed_percents
+        t, b = height * top // 100, height - height * bottom // 100
+        lft, rgt = width * left // 100, width - width * right // 100
+        if b - t >= MIN_WINDOW and rgt - lft >= MIN_WINDOW:
+            yield BoxFamily(region.window_code, b - t, (t,), ((rgt - lft, (lft,)),))
+
+
+def box_window_hashes(
+    rgb: RGBArray,
+    quality: int,
+    y: FloatArray | None = None,
+    *,
+    groups: Sequence[CropGroup] = CROP_GROUPS,
+    regions: Sequence[RegionWindow] = REGION_WINDOWS,
+    offset: tuple[int, int] = (0, 0),
+) -> list[Hash]:
+    """PDQ of every box window of a found image as :class:`Hash` objects for the matcher.
+
+    The variant names the target and the box in pixels of the reduced copy, e.g.
+    ``win-k55@12,30,400,533`` (top, left, height, width), so a reviewer can see which part of
+    the copy matched. ``rgb`` may be a part of the copy (the picture inside a screenshot) that
+    starts at ``offset`` (top, left): boxes are still given in the whole copy's pixels.
+    Identical boxes of different families are hashed once.
+    """
+    height, width = rgb.shape[:2]
+    if y is None:
+        y = luma(rgb)
+    blurred: dict[tuple[int, int], FloatArray] = {}
+    seen: set[str] = set()
+    out: list[Hash] = []
+    for family in box_families(height, width, groups, regions):
+        # PDQ blurs by ceil(side / 128): one blurred picture per blur size, not per family.
+        widest = max(w for w, _ in family.columns)
+        key = (math.ceil(family.height / 128), math.ceil(widest / 128))
+        if key not in blurred:
+            blurred[key] = blurred_luma(y, family.height, widest)
+        results = box_windows(blurred[key], family.height, family.tops, family.columns)
+        for (w, lefts), words in zip(family.columns, results, strict=True):
+            raw = np.asarray(words, dtype=">u8").tobytes().hex()
+            i = 0
+            for top in family.tops:
+                for left in lefts:
+                    variant = f"{WINDOW_PREFIX}{family.code}@{top + offset[0]},{left + offset[1]},{family.height},{w}"
+                    if variant not in seen:
+                        seen.add(variant)
+                        out.append(Hash("pdq", raw[64 * i : 64 * (i + 1)], quality, variant))
+                    i += 1
     return out
 
 
 def window_hashes(rgb: RGBArray, quality: int) -> list[Hash]:
-    """Search windows as PDQ :class:`Hash` objects for the matcher.
-
-    Windows inherit the quality of the whole view (they cover 85-95% of it, and computing PDQ's
-    image-domain quality per window would double the cost). The variant label names the
-    registered variant a window may be compared with and the window box, e.g.
-    ``win-c20@12,30,400,533`` (top, left, height, width in pixels of the reduced found image),
-    so a reviewer can see which part of the copy matched.
-    """
-    out: list[Hash] = []
-    for family_windows in search_windows(rgb):
-        raw = np.asarray(family_windows.words, dtype=">u8").tobytes().hex()
-        for i, (top, left, height, width) in enumerate(family_windows.boxes):
-            variant = f"{family_windows.family.label}@{top},{left},{height},{width}"
-            out.append(Hash("pdq", raw[64 * i : 64 * (i + 1)], quality, variant))
-    return out
-
-
-def window_target(found_variant: str) -> str | None:
-    """The registered variant a window hash may be compared with (None for other hashes)."""
-    if not found_variant.startswith(WINDOW_PREFIX):
-        return None
-    for family in CROP_SEARCH:
-        if found_variant.startswith(family.label + "@"):
-            return family.registered
-    return None
+    """Box windows of the copy as found (kept under this name for callers of the crop search)."""
+    return box_window_hashes(rgb, quality)

@@ -11,18 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pdqhash
 
-from takedown.hashing.bits import bits_to_hex, hamming_hex
-from takedown.hashing.crop_search import window_hashes, window_target
-from takedown.hashing.hashes import FILE, FRAME, ORIGINAL, Hash
-from takedown.hashing.image import RGBArray, hash_rgb
-from takedown.hashing.media import MediaHashes, hash_file
+from takedown.hashing.bits import bits_to_hex, hamming_cross, hamming_hex, hexes_to_matrix
+from takedown.hashing.crop_search import CROP_GROUPS, CropGroup, box_window_hashes
+from takedown.hashing.hashes import FRAME, ORIGINAL, Hash
+from takedown.hashing.image import RGBArray, hash_rgb, load_rgb
+from takedown.hashing.media import MediaHashes, file_digests, hash_file, still_image_bytes
+from takedown.hashing.pairing import may_compare, window_code
+from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
-from takedown.hashing.variants import content_block, trim_borders
+from takedown.hashing.variants import content_boxes, trim_borders, trim_box
 from takedown.hashing.video import compare_videos
+from takedown.hashing.window_pdq import luma
 
 #: Names of pdqhash.compute_dihedral's outputs, in its order.
 DIHEDRAL = ("", "rot90", "rot180", "rot270", "flipv", "fliph", "rot90-flipv", "rot90-fliph")
@@ -42,39 +46,90 @@ class Match:
     detail: str = ""
 
 
-def found_views(rgb: RGBArray) -> list[tuple[str, RGBArray]]:
-    """The copy as found, with uniform borders trimmed, and its content block (deduplicated)."""
-    views: list[tuple[str, RGBArray]] = [("found", rgb)]
-    for label, view in (("found-trim", trim_borders(rgb)), ("found-block", content_block(rgb))):
-        if all(view.shape != v.shape or not np.array_equal(view, v) for _, v in views):
-            views.append((label, view))
+@dataclass(frozen=True, slots=True)
+class FoundView:
+    """A view of the found copy: its label, pixels, where it sits in the copy, how it is hashed."""
+
+    label: str
+    rgb: RGBArray
+    box: tuple[int, int, int, int]  # top, bottom, left, right in the copy
+    dihedral: bool = True
+
+
+def found_views(rgb: RGBArray) -> list[FoundView]:
+    """The copy as found, with uniform borders trimmed, and the picture inside it if it is a
+    screenshot (:func:`takedown.hashing.variants.content_box`, bridging short gaps and splitting
+    at every gap), deduplicated. The second block is hashed upright only."""
+    height, width = rgb.shape[:2]
+    views = [FoundView("found", rgb, (0, height, 0, width))]
+    trimmed = trim_box(rgb)
+    if trimmed is not None:
+        top, bottom, left, right = trimmed
+        views.append(FoundView("found-trim", np.ascontiguousarray(rgb[top:bottom, left:right]), trimmed))
+    for label, box in zip(("found-block", "found-block2"), content_boxes(rgb), strict=True):
+        split = label == "found-block2"
+        if box is not None and all(v.box != box for v in views):
+            top, bottom, left, right = box
+            view = np.ascontiguousarray(rgb[top:bottom, left:right])
+            views.append(FoundView(label, view, box, dihedral=not split))
     return views
 
 
+#: Crop groups searched again inside the picture of a screenshot: a block that missed a flat
+#: edge of the picture is a crop of it by a few percent, and a block that kept a thin frame (a
+#: chat bubble's margin, a viewer's border) holds the picture with a margin of a few percent
+#: (shares above 1: the picture is 1/1.03 or 1/1.06 of the block).
+BLOCK_GROUPS: Final = (
+    CropGroup("c10", 90, (5,), (1.06, 1.03, 0.97, 0.95)),
+    CropGroup("c20", 80, (10,), (1.06, 1.03, 0.92, 0.90)),
+    *(g for g in CROP_GROUPS if g.code == "k73"),
+)
+
+
 def found_image_hashes(rgb: RGBArray) -> list[Hash]:
-    """Checking-side hashes of a found image: every view in all 8 dihedral orientations (PDQ),
-    the crop-search windows of the copy as found (:mod:`takedown.hashing.crop_search`: a copy
-    cropped at a random position still contains the registered central crop somewhere), plus
-    pHash/dHash of the copy as found. Server-side only, never in a bundle."""
+    """Checking-side hashes of a found image. Server-side only, never in a bundle.
+
+    pHash/dHash of the copy as found; PDQ of every view (:func:`found_views`) in all 8 dihedral
+    orientations; and the search windows of the copy as found, each of which may only meet the
+    registered variant(s) it stands for (:mod:`takedown.hashing.pairing`): crops
+    (:mod:`takedown.hashing.crop_search`: a cropped copy still contains a registered crop
+    somewhere), parts of the picture (captions and stickers cover the rest), and rotations
+    undone (:mod:`takedown.hashing.rotation_search`); and the crop windows again inside the
+    picture of a screenshot.
+    """
     out = [h for h in hash_rgb(rgb, "found") if h.signal != "pdq"]
     found_quality = 0
-    for label, view in found_views(rgb):
-        vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(view))
-        if label == "found":
+    views = found_views(rgb)
+    for view in views:
+        if view.dihedral:
+            vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(view.rgb))
+        else:
+            vector, quality = pdqhash.compute(np.ascontiguousarray(view.rgb))
+            vectors = [vector]
+        if view.label == "found":
             found_quality = int(quality)
-        for name, vector in zip(DIHEDRAL, vectors, strict=True):
-            variant = f"{label}-{name}" if name else label
+        for name, vector in zip(DIHEDRAL, vectors, strict=False):
+            variant = f"{view.label}-{name}" if name else view.label
             out.append(Hash("pdq", bits_to_hex(vector), int(quality), variant))
-    out.extend(window_hashes(rgb, found_quality))
+    y = luma(rgb)
+    out.extend(box_window_hashes(rgb, found_quality, y))
+    out.extend(rotation_window_hashes(rgb, found_quality, y))
+    seen = {h.variant for h in out}
+    for view in views:
+        if view.label.startswith("found-block"):
+            top, _bottom, left, _right = view.box
+            for h in box_window_hashes(view.rgb, found_quality, groups=BLOCK_GROUPS, regions=(), offset=(top, left)):
+                if h.variant not in seen:
+                    seen.add(h.variant)
+                    out.append(h)
     return out
 
 
 def hash_found(source: str | os.PathLike[str] | bytes) -> MediaHashes:
     """Hash a found file for checking: robust views for images, trimmed frames for videos."""
-    from takedown.hashing.image import load_rgb
-
-    media = hash_file(source, register_variants=False)
-    if media.kind == "video":
+    data = still_image_bytes(source)
+    if data is None:
+        media = hash_file(source, register_variants=False)
         trimmed = hash_file(source, register_variants=False, frame_transform=trim_borders)
         extra = tuple(
             Hash(h.signal, h.value, h.quality, "frame-trim")
@@ -82,9 +137,7 @@ def hash_found(source: str | os.PathLike[str] | bytes) -> MediaHashes:
             if h.variant == FRAME and h not in media.hashes
         )
         return MediaHashes("video", media.hashes + extra)
-    files = tuple(h for h in media.hashes if h.variant == FILE)
-    rgb = load_rgb(source)
-    return MediaHashes("image", (*found_image_hashes(rgb), *files))
+    return MediaHashes("image", (*found_image_hashes(load_rgb(data)), *file_digests(data)))
 
 
 def _trusted(h: Hash) -> bool:
@@ -94,20 +147,25 @@ def _trusted(h: Hash) -> bool:
 def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | None:
     """Best match between one registered medium's hashes and one found medium's hashes.
 
-    Exact digests first, then PDQ over every (registered variant, found view) pair with both
-    hashes trusted (a crop-search window only against the registered crop it stands for), then
-    pHash and dHash between originals, which must both agree. Videos (frame hashes on both
-    sides) are compared as bags of frames (vPDQ). Returns the closest miss when nothing matches
-    and None when the two share no comparable signal.
+    Exact digests first, then PDQ over every (registered variant, found hash) pair that
+    :func:`takedown.hashing.pairing.may_compare` allows, both hashes trusted (a search window
+    only against the registered variant(s) it stands for), then pHash and dHash between
+    originals, which must both agree. Videos (frame hashes on both sides) are compared as bags
+    of frames (vPDQ). Returns the closest miss when nothing matches and None when the two
+    share no comparable signal.
     """
     reg_frames = [h for h in registered if h.variant == FRAME]
     found_frames = [h for h in found if h.variant.startswith(FRAME)]
-    best: Match | None = None
     for signal in ("sha256", "md5"):
+        # A dict, not a double loop: a found image carries thousands of window hashes.
+        found_digests: dict[str, Hash] = {}
+        for f in found:
+            if f.signal == signal:
+                found_digests.setdefault(f.value, f)
         for r in registered:
-            for f in found:
-                if r.signal == f.signal == signal and r.value == f.value:
-                    return Match(True, signal, 0, r.variant, f.variant, "byte-identical file")
+            twin = found_digests.get(r.value) if r.signal == signal else None
+            if twin is not None:
+                return Match(True, signal, 0, r.variant, twin.variant, "byte-identical file")
     if reg_frames and found_frames:
         plain = compare_videos(found_frames_variant(found, FRAME), reg_frames)
         trimmed = compare_videos(found_frames_variant(found, "frame-trim") or found_frames, reg_frames)
@@ -119,29 +177,51 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | Non
             f"{result.target_match_percent:.0f}% of the registered video's frames match"
         )
         return Match(result.matched, "pdq", 100 - round(result.query_match_percent), FRAME, label, detail)
-    for signal in ("pdq",):
-        threshold = SIGNAL_TYPES[signal].default_threshold
-        regs = [r for r in registered if r.signal == signal and _trusted(r) and r.variant != FRAME]
-        founds = [f for f in found if f.signal == signal and _trusted(f) and not f.variant.startswith(FRAME)]
-        if signal != "pdq":
-            regs = [r for r in regs if r.variant == ORIGINAL]
-        for r in regs:
-            for f in founds:
-                target = window_target(f.variant)
-                if target is not None and target != r.variant:
-                    # A search window stands for one registered crop; comparing it with the other
-                    # variants would only add chances of a false match (bench/crop_search.py).
-                    continue
-                d = hamming_hex(r.value, f.value)
-                candidate = Match(d <= threshold, signal, d, r.variant, f.variant)
-                if best is None or _better(candidate, best):
-                    best = candidate
-        if best is not None and best.matched:
-            return best
+    best = _closest_pdq(registered, found)
+    if best is not None and best.matched:
+        return best
     fallback = _sixty_four_bit_match(registered, found)
     if fallback is not None and (fallback.matched or best is None):
         return fallback
     return best
+
+
+def _closest_pdq(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | None:
+    """The closest allowed PDQ pair (trusted, not video frames); matched when within 31.
+
+    Found hashes are grouped by what they may meet (ordinary views, or the target code of a
+    window), so each group is compared with its few allowed registered hashes at once. A match
+    of a view of the whole copy is preferred to a window's; ties go to the earlier registered
+    hash and the earlier found hash.
+    """
+    threshold = SIGNAL_TYPES["pdq"].default_threshold
+    regs = [r for r in registered if r.signal == "pdq" and _trusted(r) and r.variant != FRAME]
+    if not regs:
+        return None
+    groups: dict[str | None, list[Hash]] = {}
+    for f in found:
+        if f.signal == "pdq" and _trusted(f) and not f.variant.startswith(FRAME):
+            groups.setdefault(window_code(f.variant), []).append(f)
+    best: Match | None = None
+    for members in groups.values():
+        allowed = [r for r in regs if may_compare(r.variant, members[0].variant)]
+        if not allowed:
+            continue
+        distances = hamming_cross(
+            hexes_to_matrix([r.value for r in allowed], 64), hexes_to_matrix([f.value for f in members], 64)
+        )
+        r_index, f_index = np.unravel_index(int(np.argmin(distances)), distances.shape)
+        d = int(distances[r_index, f_index])
+        candidate = Match(d <= threshold, "pdq", d, allowed[r_index].variant, members[f_index].variant)
+        if best is None or _pdq_rank(candidate) < _pdq_rank(best):
+            best = candidate
+    return best
+
+
+def _pdq_rank(match: Match) -> tuple[bool, bool, int]:
+    """Matches first; among matches a view of the whole copy before a search window (the
+    simpler explanation for a reviewer); then the smaller distance."""
+    return (not match.matched, window_code(match.found_variant) is not None and match.matched, match.distance)
 
 
 def _sixty_four_bit_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | None:
@@ -168,12 +248,3 @@ def _sixty_four_bit_match(registered: Sequence[Hash], found: Sequence[Hash]) -> 
 
 def found_frames_variant(found: Sequence[Hash], variant: str) -> list[Hash]:
     return [h for h in found if h.variant == variant]
-
-
-def _better(a: Match, b: Match) -> bool:
-    """Matches beat misses; among equals, the more trusted signal, then the smaller distance."""
-    if a.matched != b.matched:
-        return a.matched
-    if a.signal != b.signal:
-        return PRIORITY.index(a.signal) < PRIORITY.index(b.signal)
-    return a.distance < b.distance

@@ -19,6 +19,7 @@ from takedown.hashing.image import (
     load_rgb,
     open_image,
 )
+from takedown.hashing.variants import registered_hashes
 from takedown.hashing.video import MAX_VIDEO_BYTES, FrameTransform, hash_video
 
 _CHUNK = 1024 * 1024
@@ -71,6 +72,20 @@ def _sniff_image(source: str | os.PathLike[str] | bytes) -> tuple[bool, bool]:
         return True, is_animated(im)
 
 
+def still_image_bytes(source: str | os.PathLike[str] | bytes) -> bytes | None:
+    """The bytes of a still image (size checked), or None when the file is a video/animation.
+
+    Raises a :class:`HashingError` subclass with a one-line reason for anything unusable.
+    """
+    size = len(source) if isinstance(source, bytes) else _size(source)
+    is_image, animated = _sniff_image(source)
+    if not is_image or animated:
+        return None
+    if size > MAX_IMAGE_BYTES:
+        raise FileTooLargeError(f"image file is {size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
+    return source if isinstance(source, bytes) else _read(source)
+
+
 def hash_file(
     source: str | os.PathLike[str] | bytes,
     *,
@@ -81,20 +96,12 @@ def hash_file(
 
     Raises a :class:`HashingError` subclass with a one-line reason for anything unusable.
     """
-    size = len(source) if isinstance(source, bytes) else _size(source)
-    is_image, animated = _sniff_image(source)
-    if is_image and not animated:
-        if size > MAX_IMAGE_BYTES:
-            raise FileTooLargeError(f"image file is {size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
-        data = source if isinstance(source, bytes) else _read(source)
+    data = still_image_bytes(source)
+    if data is not None:
         rgb = load_rgb(data)
-        if register_variants:
-            from takedown.hashing.variants import registered_hashes
-
-            perceptual = registered_hashes(rgb)
-        else:
-            perceptual = hash_rgb(rgb)
+        perceptual = registered_hashes(rgb) if register_variants else hash_rgb(rgb)
         return MediaHashes("image", (*perceptual, *file_digests(data)))
+    size = len(source) if isinstance(source, bytes) else _size(source)
     if size > MAX_VIDEO_BYTES:
         raise FileTooLargeError(f"file is {size:,} bytes; the limit is {MAX_VIDEO_BYTES:,}")
     frames = hash_video(source, frame_transform=frame_transform)

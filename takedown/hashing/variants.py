@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from takedown.hashing.crop_search import CROP_GROUPS, REGION_CANDIDATES, REGION_WINDOWS
 from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import RGBArray, hash_rgb, pdq_rgb
 
@@ -111,27 +112,41 @@ BORDER_COVERAGE: Final = 0.98
 BORDER_MIN_KEEP: Final = 0.25
 
 
+def _channel_distance(pixels: npt.NDArray[np.uint8], ref: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """max over R, G, B of |pixel - ref| (written per channel: numpy reduces a trailing axis of
+    length 3 slowly, and this runs over whole pictures on the checking side)."""
+    values = pixels.astype(np.int16)
+    diff = np.abs(values - ref)
+    out: npt.NDArray[np.int16] = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
+    return out
+
+
 def _close_share(lines: npt.NDArray[np.uint8], ref: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
     """Per line (axis 0), the share of pixels within BORDER_TOLERANCE of ``ref``."""
-    diff = np.abs(lines.astype(np.int16) - ref).max(axis=-1)
-    share: npt.NDArray[np.float64] = (diff <= BORDER_TOLERANCE).mean(axis=-1)
+    share: npt.NDArray[np.float64] = (_channel_distance(lines, ref) <= BORDER_TOLERANCE).mean(axis=-1)
     return share
+
+
+#: Lines examined at a time by :func:`_leading_border`: borders are usually thin, so most
+#: pictures are decided by the first block.
+_BORDER_BLOCK: Final = 16
 
 
 def _leading_border(lines: npt.NDArray[np.uint8]) -> int:
     """How many leading lines are uniform in the colour of the first line."""
     ref = np.median(lines[0], axis=0).astype(np.int16)
-    ok = _close_share(lines, ref) >= BORDER_COVERAGE
-    return len(ok) if ok.all() else int(np.argmin(ok))
+    start = 0
+    while start < len(lines):
+        ok = _close_share(lines[start : start + _BORDER_BLOCK], ref) >= BORDER_COVERAGE
+        if not ok.all():
+            return start + int(np.argmin(ok))
+        start += _BORDER_BLOCK
+    return len(lines)
 
 
-def trim_borders(rgb: RGBArray) -> RGBArray:
-    """Remove uniform borders (pads, letterbox bars) from the four sides.
-
-    Each side's reference colour is the median of its outermost line, so a black letterbox above
-    a blue sky stops at the sky. Returns the input unchanged if nothing is trimmed or if trimming
-    would leave less than BORDER_MIN_KEEP of an axis.
-    """
+def trim_box(rgb: RGBArray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` of the picture inside uniform borders (see
+    :func:`trim_borders`), or None when nothing is trimmed."""
     height, width = rgb.shape[:2]
     top = _leading_border(rgb)
     bottom = height - _leading_border(rgb[::-1])
@@ -142,22 +157,56 @@ def trim_borders(rgb: RGBArray) -> RGBArray:
     if right - left < BORDER_MIN_KEEP * width:
         left, right = 0, width
     if (top, bottom, left, right) == (0, height, 0, width):
+        return None
+    return top, bottom, left, right
+
+
+def trim_borders(rgb: RGBArray) -> RGBArray:
+    """Remove uniform borders (pads, letterbox bars) from the four sides.
+
+    Each side's reference colour is the median of its outermost line, so a black letterbox above
+    a blue sky stops at the sky. Returns the input unchanged if nothing is trimmed or if trimming
+    would leave less than BORDER_MIN_KEEP of an axis.
+    """
+    box = trim_box(rgb)
+    if box is None:
         return rgb
+    top, bottom, left, right = box
     return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
-def _flat_lines(lines: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    """Lines (axis 0) whose pixels nearly all share one colour (their own median)."""
-    ref = np.median(lines, axis=1).astype(np.int16)[:, np.newaxis, :]
-    diff = np.abs(lines.astype(np.int16) - ref).max(axis=-1)
-    result: npt.NDArray[np.bool_] = (diff <= BORDER_TOLERANCE).mean(axis=1) >= BORDER_COVERAGE
+#: Content block (screenshots): a line is background when nearly all its pixels (BORDER_COVERAGE)
+#: lie within BLOCK_TOLERANCE of its median colour, or when it is a smooth gradient (no step
+#: between neighbours above BLOCK_SMOOTH_STEP: wallpapers, shaded bars). Tighter than the border
+#: tolerance, so the dark or pale edge of a photo is not taken for a page's background.
+BLOCK_TOLERANCE: Final = 8
+BLOCK_SMOOTH_STEP: Final = 2
+#: A block must keep this share of each axis and of the area, or the copy is left whole.
+BLOCK_MIN_SIDE: Final = 0.10
+BLOCK_MIN_AREA: Final = 0.04
+BLOCK_ROUNDS: Final = 4
+
+
+def _background_lines(lines: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Lines (axis 0) of one colour or of a smooth gradient: a page, a bar, a wallpaper."""
+    lines = np.ascontiguousarray(lines)  # columns arrive as a transposed view: 10x slower strided
+    # The median of every 4th pixel: when 98% of a line is one colour, so is that median.
+    ref = np.median(lines[:, ::4], axis=1).astype(np.int16)[:, np.newaxis, :]
+    flat = (_channel_distance(lines, ref) <= BLOCK_TOLERANCE).mean(axis=1) >= BORDER_COVERAGE
+    values = lines.astype(np.int16)
+    steps = np.abs(values[:, 1:] - values[:, :-1])
+    step = np.maximum(np.maximum(steps[..., 0], steps[..., 1]), steps[..., 2])
+    smooth = (step <= BLOCK_SMOOTH_STEP).mean(axis=1) >= BORDER_COVERAGE
+    result: npt.NDArray[np.bool_] = flat | smooth
     return result
 
 
-def _longest_content_run(flat: npt.NDArray[np.bool_]) -> tuple[int, int]:
-    """The longest run of non-flat lines, bridging flat gaps shorter than 1% of the length."""
+def _longest_content_run(flat: npt.NDArray[np.bool_], min_gap: int | None = None) -> tuple[int, int]:
+    """The longest run of non-flat lines, bridging flat gaps shorter than ``min_gap`` lines
+    (default 1% of the length, at least 2; 1 splits at every flat line)."""
     n = len(flat)
-    min_gap = max(2, n // 100)
+    if min_gap is None:
+        min_gap = max(2, n // 100)
     runs: list[tuple[int, int]] = []
     start: int | None = None
     gap = 0
@@ -178,22 +227,81 @@ def _longest_content_run(flat: npt.NDArray[np.bool_]) -> tuple[int, int]:
     return max(runs, key=lambda r: r[1] - r[0])
 
 
-def content_block(rgb: RGBArray) -> RGBArray:
-    """The largest block of non-uniform rows and columns: the picture inside a screenshot.
+def content_boxes(rgb: RGBArray) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
+    """:func:`content_box` bridging short gaps, and splitting at every gap, sharing the work.
 
-    Unlike :func:`trim_borders` this also cuts off status bars, captions and navigation bars
-    that sit beyond a flat margin. Returns the input unchanged when the block would be tiny.
+    The bridging search runs on the copy reduced 2 x 2 (a quarter of the work; the box is then at
+    most a pixel off, which the crop windows searched inside the block absorb). Only when it finds
+    a block (the copy looks like a screenshot) does the splitting search run, at full resolution
+    (a chat bubble's margin is two or three pixels) and inside that block.
     """
     height, width = rgb.shape[:2]
-    top, bottom = _longest_content_run(_flat_lines(rgb))
-    if bottom - top < BORDER_MIN_KEEP * height:
-        top, bottom = 0, height
-    rows = rgb[top:bottom]
-    left, right = _longest_content_run(_flat_lines(rows.transpose(1, 0, 2)))
-    if right - left < BORDER_MIN_KEEP * width:
-        left, right = 0, width
-    if (top, bottom, left, right) == (0, height, 0, width):
+    if height < 32 or width < 32:
+        return None, None
+    small = rgb[: height // 2 * 2, : width // 2 * 2].reshape(height // 2, 2, width // 2, 2, 3)
+    half: RGBArray = ((small.sum(axis=(1, 3), dtype=np.uint16) + 2) // 4).astype(np.uint8)
+    found = _content_box(half, None)
+    if found is None:
+        return None, None
+    top, bottom, left, right = (2 * v for v in found)
+    bridged = (top, min(bottom, height), left, min(right, width))
+    top, left = max(0, top - 2), max(0, left - 2)
+    bottom, right = min(height, bottom + 2), min(width, right + 2)
+    inner = _content_box(rgb[top:bottom, left:right], 1, min_size=(height, width))
+    if inner is None:
+        return bridged, None
+    return bridged, (top + inner[0], top + inner[1], left + inner[2], left + inner[3])
+
+
+def content_box(rgb: RGBArray, *, split_every_gap: bool = False) -> tuple[int, int, int, int] | None:
+    """The largest block of non-background rows and columns, ``(top, bottom, left, right)``:
+    the picture inside a screenshot; None when it is the whole copy or would be tiny.
+
+    Rows, then columns within them, then rows within those columns again, and so on until the
+    block stops changing (at most BLOCK_ROUNDS times): a sidebar beside the picture or a caption
+    below it is cut off once the other axis has been narrowed to the picture. Background gaps
+    shorter than 1% of a side are bridged (a flat band inside the photo does not split it);
+    ``split_every_gap`` splits at every background line instead (a chat bubble's thin margin
+    before its timestamp).
+    """
+    bridged, split = content_boxes(rgb)
+    return split if split_every_gap else bridged
+
+
+def _content_box(
+    rgb: RGBArray, min_gap: int | None, min_size: tuple[int, int] | None = None
+) -> tuple[int, int, int, int] | None:
+    """The block search of :func:`content_box` (``min_size``: the copy the block must not be
+    tiny against, when ``rgb`` is already a part of it)."""
+    height, width = rgb.shape[:2]
+    top, bottom, left, right = 0, height, 0, width
+    for _ in range(BLOCK_ROUNDS):
+        t0, b0 = _longest_content_run(_background_lines(rgb[top:bottom, left:right]), min_gap)
+        new_top, new_bottom = top + t0, top + b0
+        columns = rgb[new_top:new_bottom, left:right].transpose(1, 0, 2)
+        l0, r0 = _longest_content_run(_background_lines(columns), min_gap)
+        new_left, new_right = left + l0, left + r0
+        if (new_top, new_bottom, new_left, new_right) == (top, bottom, left, right):
+            break
+        top, bottom, left, right = new_top, new_bottom, new_left, new_right
+    full_h, full_w = min_size or (height, width)
+    block_h, block_w = bottom - top, right - left
+    if (
+        block_h < BLOCK_MIN_SIDE * full_h
+        or block_w < BLOCK_MIN_SIDE * full_w
+        or block_h * block_w < BLOCK_MIN_AREA * full_h * full_w
+        or (top, bottom, left, right) == (0, height, 0, width)
+    ):
+        return None
+    return top, bottom, left, right
+
+
+def content_block(rgb: RGBArray, *, split_every_gap: bool = False) -> RGBArray:
+    """The picture inside a screenshot (:func:`content_box`), or the input when there is none."""
+    box = content_box(rgb, split_every_gap=split_every_gap)
+    if box is None:
         return rgb
+    top, bottom, left, right = box
     return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
@@ -252,14 +360,35 @@ CANDIDATE_VARIANTS: Final[tuple[VariantSpec, ...]] = (
     _rot(8),
     _rot(-8),
     VariantSpec("flip", "flip"),
+    # Issue 17: central crops for straightened copies, off-centre crop groups for heavy crops
+    # (crop_search.CROP_GROUPS), parts of the picture for overlays (crop_search.REGION_WINDOWS).
+    _crop("crop-c40", 20, 20, 20, 20),
+    _crop("crop-c50", 25, 25, 25, 25),
+    *(
+        _crop(label, *box)
+        for group in CROP_GROUPS
+        if len(group.start_percents) > 1
+        for label, box in group.registered()
+    ),
+    *(_crop(region.registered, *region.removed_percents) for region in REGION_CANDIDATES),
 )
 
 _BY_LABEL: Final = {spec.label: spec for spec in CANDIDATE_VARIANTS}
 
-#: The registered set, chosen by greedy selection on measured recall (docs/hashing.md).
-REGISTERED_VARIANTS: Final[tuple[VariantSpec, ...]] = tuple(
-    _BY_LABEL[label] for label in ("rot+3", "rot-3", "rot+5", "rot-5", "rot+8", "rot-8", "crop-c10", "crop-c20")
+#: The registered set (docs/hashing.md "Variant set", chosen on the tune half of the photos with
+#: bench/robustness.py --select): the central crops the crop and rotation searches look for, every
+#: crop of the off-centre groups (two starts per axis are what cover every position of a heavy
+#: crop), and the parts of the picture the overlay windows look for. The rotated variants of
+#: earlier versions are gone: the checking side's rotation search undoes a turn instead.
+REGISTERED_LABELS: Final[tuple[str, ...]] = (
+    "crop-c10",
+    "crop-c20",
+    "crop-c40",
+    "crop-c50",
+    *(label for group in CROP_GROUPS if len(group.start_percents) > 1 for label, _box in group.registered()),
+    *(region.registered for region in REGION_WINDOWS),
 )
+REGISTERED_VARIANTS: Final[tuple[VariantSpec, ...]] = tuple(_BY_LABEL[label] for label in REGISTERED_LABELS)
 
 
 def variant_by_label(label: str) -> VariantSpec:

@@ -83,7 +83,9 @@ def test_content_block_finds_picture_in_screenshot() -> None:
 def test_registered_set_is_small() -> None:
     hashes = registered_hashes(scene())
     pdq = [h for h in hashes if h.signal == "pdq"]
-    assert len(pdq) == 1 + len(REGISTERED_VARIANTS) <= 10
+    # The budget of docs/hashing.md "Variant set": the original and 23 variants (plus "trim"
+    # when trimming changes the picture), about 3.6 kB of bundle per image.
+    assert len(pdq) == 1 + len(REGISTERED_VARIANTS) <= 24
     assert {h.signal for h in hashes} == {"pdq", "phash", "dhash"}
 
 
@@ -112,14 +114,16 @@ def test_matcher_finds_edited_copies(edit, expected_variant) -> None:  # type: i
         assert match.found_variant == expected_variant or expected_variant == "found-trim"
 
 
-def test_rotation_matches_through_registered_variant() -> None:
+def test_rotation_inside_the_same_canvas_matches_through_the_rotation_search() -> None:
+    """No rotated variant is registered any more: the checking side turns its windows back
+    (mode S of takedown.hashing.rotation_search) and meets a registered central crop."""
     rgb = scene(300, 400, seed=6)
     registered = registered_hashes(load_rgb(encode(rgb)))
     turned = np.asarray(Image.fromarray(rgb).rotate(5, resample=Image.Resampling.BILINEAR))
     match = best_match(registered, _found(turned))
     assert match is not None
     assert match.matched
-    assert match.registered_variant.startswith("rot")
+    assert match.found_variant.startswith("win-") and "S+5" in match.found_variant
 
 
 def test_matcher_rejects_unrelated_and_reports_closest_miss() -> None:

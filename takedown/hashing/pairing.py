@@ -1,0 +1,86 @@
+"""Which registered hash a found hash may be compared with: the rule that keeps searches safe.
+
+The checking side hashes thousands of windows of a found copy (crops, parts above a caption band,
+rotations undone). Each window stands for one registered variant, or one small group of them,
+and is compared with nothing else: every extra comparison is another chance of a false match,
+and only the variant a window stands for can match a window of the right content (comparing crop
+windows with every registered hash gave a false pair at distance 30 where the rule gave none;
+docs/benchmarks/crop-search.md). Symmetrically, the registered variants made only for windows
+(off-centre crops for heavy crops, the parts of the picture for overlays) are never compared with
+the ordinary views of a found copy. This module is the single place that rule lives: the
+matcher, the benchmark and the consented bank (``takedown.matching.bank``) all ask
+:func:`may_compare`.
+
+Label grammar of a window (at most 32 characters: ``takedown.matching`` stores the found
+variant in a 32-character column): ``win-<code>@<where>``, where ``<code>`` names the target and
+``<where>`` says which part of the copy was hashed (a box ``top,left,height,width`` in pixels of
+the reduced copy, or a rotation ``A+12``). Codes:
+
+- ``orig``: the registered ``original``;
+- ``c10``, ``c20``, ``c40``, ``c50``: the registered central crop ``crop-<code>``;
+- ``pb20`` (``p`` and a name): the registered part of the picture ``part-b20`` (the top 80%:
+  20% removed at the bottom), for copies with a caption band, text or stickers;
+- ``k55`` (``k`` and a number): the group of registered off-centre crops that keep 55% of each
+  side, ``crop-k55t15l15``, ``crop-k55t15l30``, ... (any of them: the window's position in the
+  copy fits each of the group's crops for some crop of the original).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from takedown.hashing.hashes import ORIGINAL
+
+WINDOW_PREFIX: Final = "win-"
+#: Registered labels of off-centre crop groups start with this (``crop-k55t15l30``).
+GROUP_PREFIX: Final = "crop-k"
+#: Registered parts of the picture made for overlay windows only (``part-b20`` = the top 80%).
+PART_PREFIX: Final = "part-"
+
+
+def window_code(found_variant: str) -> str | None:
+    """The target code of a window label (``c20`` of ``win-c20@1,2,3,4``), None for other hashes."""
+    if not found_variant.startswith(WINDOW_PREFIX):
+        return None
+    code, sep, _where = found_variant[len(WINDOW_PREFIX) :].partition("@")
+    return code if sep else None
+
+
+def is_window_only(registered_variant: str) -> bool:
+    """Registered variants that only windows may meet (see the module docstring)."""
+    return registered_variant.startswith((GROUP_PREFIX, PART_PREFIX))
+
+
+def may_compare(registered_variant: str, found_variant: str) -> bool:
+    """Whether a registered hash and a found hash of the same signal may be compared at all."""
+    code = window_code(found_variant)
+    if code is None:
+        # An ordinary view of the found copy (or a video frame, or a file digest).
+        return not (found_variant.startswith(WINDOW_PREFIX) or is_window_only(registered_variant))
+    if code == "orig":
+        return registered_variant == ORIGINAL
+    if code.startswith("k"):
+        return registered_variant.startswith(f"crop-{code}t")
+    if code.startswith("p"):
+        return registered_variant == PART_PREFIX + code[1:]
+    return registered_variant == f"crop-{code}"
+
+
+def window_target(found_variant: str) -> str | None:
+    """The one registered label a window stands for; None for hashes that are not windows.
+
+    Kept for callers that compare ``registered.variant == window_target(found.variant)``: a
+    window of an off-centre group answers with the group's prefix (``crop-k55``), which is no
+    registered label, so such a caller simply never matches group windows. New callers should use
+    :func:`may_compare`, which also keeps window-only registered variants away from ordinary views.
+    """
+    if not found_variant.startswith(WINDOW_PREFIX):
+        return None
+    code = window_code(found_variant)
+    if code is None:
+        return found_variant  # malformed: equal to no registered label, so compared with nothing
+    if code == "orig":
+        return ORIGINAL
+    if code.startswith("p"):
+        return PART_PREFIX + code[1:]
+    return f"crop-{code}"

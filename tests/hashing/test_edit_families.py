@@ -1,0 +1,148 @@
+"""Issue 17: the edits people make before re-posting a picture are still recognised.
+
+Each edit is made here on ../shared/data photos, independently of bench/edits.py (which measured
+and chose the variants and windows), the way an editor or a phone makes it: the registering side
+hashes the original through ``hash_file`` as the survivor's device does, the checking side hashes
+the edited file through ``hash_found`` and ``best_match`` decides, as matching does. Each copy
+must match its own original and no other photo.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from takedown.hashing.hashes import Hash
+from takedown.hashing.matcher import best_match, hash_found
+from takedown.hashing.media import hash_file
+
+Edit = Callable[[Image.Image], Image.Image]
+
+
+def _jpeg(im: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def rotate_grown(degrees: float, fill: tuple[int, int, int]) -> Edit:
+    """Rotated with the canvas grown to hold the whole picture, corners filled."""
+    return lambda im: im.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+
+
+def straighten(degrees: float) -> Edit:
+    """Rotated, then cropped inward to the largest upright rectangle of the same aspect ratio."""
+
+    def edit(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        t = math.radians(abs(degrees))
+        scale = min(1 / (math.cos(t) + w / h * math.sin(t)), 1 / (math.cos(t) + h / w * math.sin(t)))
+        turned = im.rotate(degrees, resample=Image.Resampling.BILINEAR)
+        cw, ch = w * scale, h * scale
+        return turned.crop((round((w - cw) / 2), round((h - ch) / 2), round((w + cw) / 2), round((h + ch) / 2)))
+
+    return edit
+
+
+def crop(left: float, top: float, keep_w: float, keep_h: float) -> Edit:
+    """Keep ``keep_w`` x ``keep_h`` of the picture starting at (left, top), shares of the sides."""
+
+    def edit(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        x, y = round(left * w), round(top * h)
+        return im.crop((x, y, x + round(keep_w * w), y + round(keep_h * h)))
+
+    return edit
+
+
+def caption_band(share: float, at_top: bool) -> Edit:
+    """A solid band with white text over the top or bottom ``share`` of the picture."""
+
+    def edit(im: Image.Image) -> Image.Image:
+        out = im.copy()
+        w, h = out.size
+        band = round(h * share)
+        y0 = 0 if at_top else h - band
+        draw = ImageDraw.Draw(out)
+        draw.rectangle((0, y0, w, y0 + band), fill=(12, 12, 12))
+        font = ImageFont.load_default(size=max(10, band // 2))
+        draw.text((w // 20, y0 + band // 4), "when she thought nobody saw", font=font, fill="white")
+        return out
+
+    return edit
+
+
+def stickers(im: Image.Image) -> Image.Image:
+    """Three round stickers covering ~12% of the picture, off the centre."""
+    out = im.copy()
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    r = round(0.11 * min(w, h))
+    for cx, cy in ((0.2, 0.25), (0.78, 0.7), (0.3, 0.8)):
+        x, y = round(cx * w), round(cy * h)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(250, 200, 20), outline="black", width=3)
+    return out
+
+
+def screenshot(im: Image.Image) -> Image.Image:
+    """The picture in a phone post: status bar, header, margins, caption and a navigation bar."""
+    w, h = im.size
+    side = round(0.05 * w)
+    status, header, caption, nav = round(0.05 * h), round(0.1 * h), round(0.2 * h), round(0.08 * h)
+    canvas = Image.new("RGB", (w + 2 * side, status + header + h + caption + nav), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, canvas.width, status), fill=(0, 0, 0))
+    font = ImageFont.load_default(size=max(10, header // 3))
+    draw.text((side, status + header // 3), "a_friend_of_a_friend", font=font, fill=(30, 30, 30))
+    canvas.paste(im, (side, status + header))
+    draw.text((side, status + header + h + caption // 4), "liked by 212 others", font=font, fill=(30, 30, 30))
+    draw.rectangle((0, canvas.height - nav, canvas.width, canvas.height), fill=(240, 240, 240))
+    return canvas
+
+
+EDITS: dict[str, Edit] = {
+    "rotate +3 grown, black corners": rotate_grown(3, (0, 0, 0)),
+    "rotate -8.5 grown, white corners": rotate_grown(-8.5, (255, 255, 255)),
+    "rotate +14 grown, blue corners": rotate_grown(14, (30, 60, 160)),
+    "straighten -6": straighten(-6),
+    "straighten +12.5": straighten(12.5),
+    "crop 25% off-centre": crop(0.04, 0.2, 0.75, 0.75),
+    "crop 30% corner": crop(0.3, 0.0, 0.7, 0.7),
+    "crop one side by 28%": crop(0.1, 0.0, 0.72, 1.0),
+    "caption band bottom 18%": caption_band(0.18, at_top=False),
+    "caption band top 12%": caption_band(0.12, at_top=True),
+    "stickers": stickers,
+    "screenshot of a post": screenshot,
+}
+
+
+@pytest.fixture(scope="module")
+def sample(photos: Path) -> list[tuple[Path, list[Hash]]]:
+    """Three photos of different kinds (a Kodak scene, flowers, an official portrait), registered
+    as the survivor's device registers them."""
+    chosen = [
+        sorted((photos / "kodak").glob("*.png"))[6],
+        sorted((photos / "tf_flowers").glob("*.jpg"))[250],
+        sorted((photos / "us_congress_2015").glob("*.jpg"))[40],
+    ]
+    return [(path, list(hash_file(path).hashes)) for path in chosen]
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_edit_matches_its_original_and_no_other_photo(sample: list[tuple[Path, list[Hash]]], name: str) -> None:
+    for i, (path, _registered) in enumerate(sample):
+        with Image.open(path) as opened:
+            edited = EDITS[name](opened.convert("RGB"))
+        found = [h for h in hash_found(_jpeg(edited)).hashes if h.signal not in {"md5", "sha256"}]
+        for j, (other, registered) in enumerate(sample):
+            match = best_match(registered, found)
+            assert match is not None
+            if i == j:
+                assert match.matched, (name, path.name, match)
+            else:
+                assert not match.matched, (name, path.name, other.name, match)
