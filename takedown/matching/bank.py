@@ -39,9 +39,9 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from takedown.cases.models import FeedCounter, FeedEntry, FeedStatus
-from takedown.hashing.crop_search import window_target
 from takedown.hashing.hashes import Hash
 from takedown.hashing.index import IndexMatch
+from takedown.hashing.pairing import may_compare
 from takedown.hashing.scaled_index import MultiIndexHammingIndex
 from takedown.hashing.signals import get_signal_type, hash_trusted
 from takedown.hashing.snapshot import IndexChange
@@ -435,8 +435,10 @@ def bank_snapshot_build(*, signal: str) -> SnapshotRef | None:
 def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[DeltaHit]:
     """Closest consented registered PDQ hash per other case for a found medium's PDQ hashes.
 
-    A crop-search window is only compared with the registered crop it stands for (the rule that
-    keeps the window search free of false matches; see takedown/hashing/crop_search.py).
+    The matcher's pairing rule applies (`takedown.hashing.pairing.may_compare`): a search window
+    meets only the registered variant(s) it stands for, and variants registered for windows only
+    (parts of the picture, off-centre crops) meet nothing else. It is what keeps the window search
+    free of false matches.
     """
     queries = [h for h in found if h.signal == "pdq" and hash_trusted(h.signal, h.quality)]
     if not queries:
@@ -444,9 +446,8 @@ def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[DeltaHit]:
     answers = lookup_bank("pdq").query_many([h.value for h in queries])
     best: dict[int, DeltaHit] = {}
     for h, hits in zip(queries, answers, strict=True):
-        target = window_target(h.variant)
         for hit in hits:
-            if hit.case_id == exclude_case_id or (target is not None and hit.variant != target):
+            if hit.case_id == exclude_case_id or not may_compare(hit.variant, h.variant):
                 continue
             current = best.get(hit.case_id)
             if current is None or hit.distance < current.distance:

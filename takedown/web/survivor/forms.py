@@ -12,6 +12,15 @@ from takedown.registry.models import ContentKind, Jurisdiction
 from takedown.web.survivor.safety import COUNTRIES
 
 
+#: What the email is for, and who never sees it (defect 6 of issue 14: the form used to imply
+#: nothing, while the address went to websites).
+CONTACT_EMAIL_HELP = _(
+    "We use it only to tell you there is news on your case, in a short email that says nothing about it. "
+    "Websites never see it: removal requests give the organisation's address, unless you choose to give "
+    "yours for one request."
+)
+
+
 class SafetyForm(forms.Form):
     in_danger = forms.ChoiceField(
         label=_("Are you in danger right now?"),
@@ -72,7 +81,9 @@ class ReportForm(forms.Form):
         initial=ContactPreference.NONE,
         widget=forms.RadioSelect,
     )
-    contact_email = forms.EmailField(label=_("Email address (only if you chose email)"), required=False)
+    contact_email = forms.EmailField(
+        label=_("Email address (only if you chose email)"), required=False, help_text=CONTACT_EMAIL_HELP
+    )
     risk_sextortion = forms.BooleanField(
         label=_("Someone is threatening me or asking for money or more images."), required=False
     )
@@ -123,7 +134,32 @@ class ContactForm(forms.Form):
     contact_preference = forms.ChoiceField(
         label=_("How should we contact you?"), choices=ContactPreference.choices, widget=forms.RadioSelect
     )
-    contact_email = forms.EmailField(label=_("Email address (only if you chose email)"), required=False)
+    contact_email = forms.EmailField(
+        label=_("Email address (only if you chose email)"), required=False, help_text=CONTACT_EMAIL_HELP
+    )
+
+
+class NoticeContactForm(forms.Form):
+    """For one removal request: give the website the survivor's own email, or the organisation's."""
+
+    use_own_email = forms.TypedChoiceField(
+        choices=[("on", _("Give this website my own email address")), ("off", _("Use the organisation's address"))],
+        coerce=lambda value: value == "on",
+    )
+    understood = forms.BooleanField(
+        label=_(
+            "I understand that this website will see my email address, and may pass it on to the person who posted."
+        ),
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("use_own_email") and not data.get("understood"):
+            self.add_error(
+                "understood", _("Please tick the box to say you understand, or keep the organisation's address.")
+            )
+        return data
 
 
 class WithdrawForm(forms.Form):

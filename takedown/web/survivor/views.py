@@ -37,10 +37,11 @@ from takedown.cases.selectors import case_survivor_summary
 from takedown.core.access import Actor
 from takedown.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from takedown.core.http import client_ip
+from takedown.matching.selectors import item_check_notes
 from takedown.notices.access import access_notice
 from takedown.notices.models import NoticeStatus
 from takedown.notices.rendering import notice_context, render_context
-from takedown.notices.services import notice_approve
+from takedown.notices.services import notice_approve, notice_contact_choose
 from takedown.web.survivor import safety
 from takedown.web.survivor.forms import (
     AddHashesForm,
@@ -48,6 +49,7 @@ from takedown.web.survivor.forms import (
     ContactForm,
     FaceMatchingForm,
     FaceMatchingOffForm,
+    NoticeContactForm,
     ReportForm,
     ReviewForm,
     SafetyForm,
@@ -238,8 +240,12 @@ def _case_page(request: HttpRequest, actor: Actor, case: Any, status: int = 200,
         (notice, render_context(notice_context(notice)).text)
         for notice in case.notices.filter(status=NoticeStatus.READY).select_related("platform", "case")
     ]
+    summary = case_survivor_summary(case=case)
+    notes = item_check_notes(items=summary["items"])
     context = {
-        "summary": case_survivor_summary(case=case),
+        "summary": summary,
+        # Each link with the sentence that says why a check could not read it fully (if it could not).
+        "item_rows": [(item, notes.get(item.pk, "")) for item in summary["items"]],
         "pending_notices": pending,
         "notices": case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
         .select_related("platform")
@@ -333,6 +339,32 @@ def approve_notice(request: SurvivorRequest, notice_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Thank you. Your advocate will send this request now."))
     return redirect("cases:home")
+
+
+@require_POST
+@survivor_required
+def notice_contact(request: SurvivorRequest, notice_id: int) -> HttpResponse:
+    """For one request awaiting approval: give the website the survivor's own email, or not."""
+    actor, case = request.actor, request.case
+    _case, notice = access_notice(actor, case.pk, notice_id)
+    form = NoticeContactForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, errors[0] if errors else _("Please choose one of the two answers."))
+        return redirect(reverse("cases:home") + f"#notice-{notice.pk}")
+    own = form.cleaned_data["use_own_email"]
+    try:
+        notice_contact_choose(actor=actor, notice=notice, use_own_email=own)
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("This request will give the website your own email address.")
+            if own
+            else _("This request will give the website the organisation's address, not yours."),
+        )
+    return redirect(reverse("cases:home") + f"#notice-{notice.pk}")
 
 
 @require_http_methods(["GET", "POST"])
