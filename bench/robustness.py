@@ -1,57 +1,79 @@
-"""Robustness of our hashes against everyday edits, and false matches between unrelated photos.
+"""Robustness of our hashes against the edits people make, and false matches between unrelated photos.
 
-For every photo in ../shared/data/photos the registering side hashes the original (and its
-registered variants); the photo is then edited (recompressed, resized, cropped, padded,
-rotated, ...) the way copies found online are, and the checking side hashes the edited file.
-Recall = share of photos whose edited copy still matches its own original. False matches are
-counted over ALL pairs of distinct photos: every original against every other original, and
-every edited copy against every other photo's registered hashes.
+For every photo in ../shared/data/photos the registering side hashes the original the way the
+survivor's device does (``registered_hashes``: the original and its registered variants). The
+photo is then edited the way copies found online are (recompressed, resized, cropped, padded,
+rotated with the canvas grown or straightened, captioned, covered with stickers, screenshotted,
+...; the edit families of issue 17 are in ``bench/edits.py``) and the checking side hashes the
+edited file exactly as the service does (``found_image_hashes``: views, dihedral orientations,
+crop, region and rotation windows). A copy is *recalled* when ``best_match``'s rule matches it
+with its own original: PDQ within 31 over the pairs ``takedown.hashing.pairing.may_compare``
+allows (both qualities >= 50), or pHash and dHash both within 4. False matches are counted over
+ALL ordered pairs: every edited copy of photo B against the registered hashes of every photo
+A != B, with the same rule, for every edit, and the unedited photos against each other.
 
-    .venv/bin/python bench/robustness.py                 # full run, writes the table
-    .venv/bin/python bench/robustness.py --smoke         # 40 photos, prints only
-    .venv/bin/python bench/robustness.py --select --limit 400   # variant selection study
+Held out on purpose: the photos are split at random (seeded) into a *tune* half, on which the
+variants and windows were chosen, and a *confirm* half; recall is reported for both. The new
+families are run twice, with the parameter distributions they were tuned on ("tune") and with
+distributions drawn differently ("check", see ``bench/edits.py``).
+
+    .venv/bin/python bench/robustness.py                    # all photos, writes the table
+    .venv/bin/python bench/robustness.py --limit 200 --no-write --families-only
+    .venv/bin/python bench/robustness.py --timing           # checking-side time on 12 MP JPEGs
+    .venv/bin/python bench/robustness.py --select --limit 300   # greedy choice of registered variants
 
 Nothing is downloaded; the photos are read in place.
 """
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread per worker: two workers already use both cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import io
+import math
 import multiprocessing
-import os
+import pickle
+import statistics
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
 import numpy as np
-import pdqhash
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from takedown.hashing.bits import bits_to_hex, hexes_to_matrix
-from takedown.hashing.crop_search import window_hashes, window_target
+from edits import FAMILY_EDITS, Draw
+
+from takedown.hashing.bits import hexes_to_matrix
+from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import hash_rgb, load_rgb, pdq_rgb
+from takedown.hashing.matcher import best_match, found_image_hashes, hash_found
+from takedown.hashing.media import hash_file
+from takedown.hashing.pairing import may_compare, window_code
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
-from takedown.hashing.variants import (
-    CANDIDATE_VARIANTS,
-    REGISTERED_VARIANTS,
-    content_block,
-    trim_borders,
-)
+from takedown.hashing.variants import CANDIDATE_VARIANTS, REGISTERED_VARIANTS, trim_borders
 
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "photos"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "robustness.md"
 SEED = 20240611
+SPLIT_SEED = 17
 PDQ_T = SIGNAL_TYPES["pdq"].default_threshold
 PHASH_T = SIGNAL_TYPES["phash"].default_threshold
 DHASH_T = SIGNAL_TYPES["dhash"].default_threshold
+FAR = 256
 
 
-# ------------------------------------------------------------------ edits of a found copy
+# ------------------------------------------------------------------ common edits (unchanged since #3)
 
 
 def _jpeg(im: Image.Image, quality: int = 90) -> bytes:
@@ -96,6 +118,7 @@ def _letterbox(im: Image.Image, pct: int) -> Image.Image:
 
 
 def _rotate(im: Image.Image, deg: int, rng: np.random.Generator) -> Image.Image:
+    """Rotation inside the same canvas, black corners (PIL's default)."""
     sign = 1 if rng.random() < 0.5 else -1
     return im.rotate(sign * deg, resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))
 
@@ -160,6 +183,7 @@ def _screenshot(im: Image.Image) -> Image.Image:
 
 Edit = Callable[[Image.Image, np.random.Generator], bytes]
 
+#: The common edits (the "keep what already works" rows); the unedited file comes first.
 EDITS: dict[str, Edit] = {
     "jpeg q30": lambda im, r: _jpeg(im, 30),
     "jpeg q50": lambda im, r: _jpeg(im, 50),
@@ -173,384 +197,499 @@ EDITS: dict[str, Edit] = {
     "resize 2x": lambda im, r: _jpeg(im.resize((im.size[0] * 2, im.size[1] * 2), Image.Resampling.LANCZOS)),
     "crop 5%": lambda im, r: _jpeg(_crop(im, 5, r)),
     "crop 10%": lambda im, r: _jpeg(_crop(im, 10, r)),
-    "crop 20%": lambda im, r: _jpeg(_crop(im, 20, r)),
     "pad 10%": lambda im, r: _jpeg(_pad(im, 10, r)),
     "pad 20%": lambda im, r: _jpeg(_pad(im, 20, r)),
     "letterbox 10%": lambda im, r: _jpeg(_letterbox(im, 10)),
     "letterbox 20%": lambda im, r: _jpeg(_letterbox(im, 20)),
-    "rotate 2°": lambda im, r: _jpeg(_rotate(im, 2, r)),
-    "rotate 5°": lambda im, r: _jpeg(_rotate(im, 5, r)),
-    "rotate 10°": lambda im, r: _jpeg(_rotate(im, 10, r)),
+    "rotate 2° (same canvas)": lambda im, r: _jpeg(_rotate(im, 2, r)),
+    "rotate 5° (same canvas)": lambda im, r: _jpeg(_rotate(im, 5, r)),
+    "rotate 10° (same canvas)": lambda im, r: _jpeg(_rotate(im, 10, r)),
     "flip": lambda im, r: _jpeg(ImageOps.mirror(im)),
     "grayscale": lambda im, r: _jpeg(ImageOps.grayscale(im)),
     "brightness +30%": lambda im, r: _jpeg(ImageEnhance.Brightness(im).enhance(1.3)),
     "contrast +30%": lambda im, r: _jpeg(ImageEnhance.Contrast(im).enhance(1.3)),
     "blur": lambda im, r: _jpeg(im.filter(ImageFilter.GaussianBlur(max(1.0, min(im.size) / 200)))),
     "noise sigma=8": lambda im, r: _jpeg(_noise(im, r)),
-    "text/emoji overlay": lambda im, r: _jpeg(_overlay(im, r)),
+    "text/emoji overlay (#3)": lambda im, r: _jpeg(_overlay(im, r)),
     "watermark": lambda im, r: _jpeg(_watermark(im)),
-    "screenshot border": lambda im, r: _jpeg(_screenshot(im)),
+    "screenshot border (#3)": lambda im, r: _jpeg(_screenshot(im)),
     "PNG": lambda im, r: _encode(im, "PNG"),
     "WebP q80": lambda im, r: _encode(im, "WEBP", quality=80),
     "AVIF q60": lambda im, r: _encode(im, "AVIF", quality=60),
     "HEIC q60": lambda im, r: _encode(im, "HEIF", quality=60),
 }
-
-#: Edits whose target is >= 99% / >= 95% (DESIGN.md section 9).
-TARGET_99 = (
-    "jpeg q30",
-    "jpeg q50",
-    "jpeg q70",
-    "jpeg q90",
-    "resize 0.5x",
-    "resize 1.5x",
-    "resize 2x",
-    "blur",
-    "watermark",
+#: Common edits held to the 99.5% target (DESIGN.md section 9); the others of EDITS are the
+#: project's earlier geometric rows (kept to show nothing regressed).
+COMMON = tuple(
+    e for e in EDITS if not e.startswith(("rotate", "text/emoji", "screenshot border", "crop 10%", "pad 20%"))
 )
-TARGET_95 = ("crop 10%", "pad 20%", "rotate 5°")
+UNEDITED = "unedited (originals against each other)"
 
 
-# ------------------------------------------------------------------ per-photo work
+@dataclass(frozen=True)
+class EditSpec:
+    name: str
+    family: str
+    draw: Draw | None  # None: a common edit (no draw)
+
+
+def edit_specs(families_only: bool) -> list[EditSpec]:
+    specs = [] if families_only else [EditSpec(UNEDITED, "unedited", None)]
+    if not families_only:
+        specs += [EditSpec(name, "common" if name in COMMON else "earlier geometric", None) for name in EDITS]
+    for draw in ("tune", "check"):
+        specs += [EditSpec(f"{name} [{draw}]", family, draw) for name, (family, _edit) in FAMILY_EDITS.items()]
+    return specs
+
+
+def apply_edit(spec: EditSpec, data: bytes, full: Image.Image, rng: np.random.Generator) -> bytes:
+    if spec.name == UNEDITED:
+        return data
+    if spec.draw is None:
+        return EDITS[spec.name](full, rng)
+    base = spec.name.rsplit(" [", 1)[0]
+    return FAMILY_EDITS[base][1](full, rng, spec.draw)
+
+
+# ------------------------------------------------------------------ registering side
 
 
 @dataclass
-class PhotoResult:
-    """Hashes of one photo: what was registered and what the checking side saw per edit."""
+class Registered:
+    """Every candidate variant's PDQ (the registered set is a subset) and the 64-bit hashes."""
 
     name: str
-    reg_labels: list[str] = field(default_factory=list)
-    reg_pdq: list[str] = field(default_factory=list)
-    reg_quality: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    pdq: list[str] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
     phash: str = ""
     dhash: str = ""
-    # edit -> (plain pdq, plain phash, plain dhash, [candidate-dihedral pdq...])
-    edits: dict[str, tuple[str, str, str, list[str]]] = field(default_factory=dict)
-    # edit -> [(registered label the window may match, pdq hex)] from the checking-side crop search
-    windows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     error: str = ""
 
 
-def _query_candidates(rgb: np.ndarray) -> list[np.ndarray]:
-    """What the checking side hashes: the copy as found, border-trimmed, and its content block."""
-    out = [rgb]
-    for cand in (trim_borders(rgb), content_block(rgb)):
-        if all(cand.shape != c.shape or not np.array_equal(cand, c) for c in out):
-            out.append(cand)
-    return out
-
-
-def _dihedral(rgb: np.ndarray) -> list[str]:
-    vectors, _ = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
-    return [bits_to_hex(v) for v in vectors]
-
-
-def process(job: tuple[int, str, bool]) -> PhotoResult:
-    index, path, all_candidates = job
-    res = PhotoResult(name=os.path.relpath(path, PHOTOS))
+def register(path: str) -> Registered:
+    res = Registered(os.path.relpath(path, PHOTOS))
     try:
-        data = Path(path).read_bytes()
-        rgb = load_rgb(data)
-        for h in hash_rgb(rgb):
+        rgb = load_rgb(Path(path).read_bytes())
+        for h in hash_rgb(rgb, ORIGINAL):
             if h.signal == "pdq":
-                res.reg_labels.append("original")
-                res.reg_pdq.append(h.value)
-                res.reg_quality.append(h.quality or 0)
+                res.labels.append(ORIGINAL)
+                res.pdq.append(h.value)
+                res.quality.append(h.quality or 0)
             elif h.signal == "phash":
                 res.phash = h.value
             else:
                 res.dhash = h.value
-        specs = CANDIDATE_VARIANTS if all_candidates else REGISTERED_VARIANTS
-        for spec in specs:
+        for spec in CANDIDATE_VARIANTS:
             value, quality = pdq_rgb(spec.apply(rgb))
-            res.reg_labels.append(spec.label)
-            res.reg_pdq.append(value)
-            res.reg_quality.append(quality)
+            res.labels.append(spec.label)
+            res.pdq.append(value)
+            res.quality.append(quality)
         trimmed = trim_borders(rgb)
         if trimmed is not rgb:
             value, quality = pdq_rgb(trimmed)
-            res.reg_labels.append("trim")
-            res.reg_pdq.append(value)
-            res.reg_quality.append(quality)
-        with Image.open(io.BytesIO(data)) as opened:
-            full = ImageOps.exif_transpose(opened).convert("RGB")
-        for e_index, (edit_name, edit) in enumerate(EDITS.items()):
-            rng = np.random.default_rng([SEED, index, e_index])
-            q = load_rgb(edit(full, rng))
-            plain = hash_rgb(q)
-            cands: list[str] = []
-            for cand in _query_candidates(q):
-                cands.extend(_dihedral(cand))
-            res.edits[edit_name] = (plain[0].value, plain[1].value, plain[2].value, cands)
-            res.windows[edit_name] = [
-                (str(window_target(h.variant)), h.value) for h in window_hashes(q, plain[0].quality or 0)
-            ]
+            res.labels.append("trim")
+            res.pdq.append(value)
+            res.quality.append(quality)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports and carries on
         res.error = f"{type(exc).__name__}: {exc}"
     return res
 
 
+# ------------------------------------------------------------------ checking side, per found copy
+
+
+@dataclass
+class FoundResult:
+    """What one found copy met: per registered label its closest allowed distance to its own
+    photo, and per other photo the closest allowed distance over the registered set."""
+
+    own: dict[str, int]
+    others: np.ndarray  # (n_photos,) int16: closest over every registered label in the set
+    others_all: np.ndarray  # (n_photos,) int16: closest over every candidate label
+    pdq: str
+    phash: str
+    dhash: str
+    quality: int
+    windows: int
+    seconds: float
+    own_variant: str
+
+
+# Worker globals: the registered matrices of every photo, by label.
+_REG: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # label -> (n x 4 words, trusted mask)
+_REG_SET: frozenset[str] = frozenset()
+_INDEXES: dict[frozenset[str], tuple[faiss.IndexBinaryFlat, np.ndarray, np.ndarray]] = {}
+#: Cross-photo hits are collected up to this distance (exclusive), so the closest unrelated
+#: distance is known whenever it is below it.
+NEAR = 41
+
+
+def _init_worker(reg: dict[str, tuple[np.ndarray, np.ndarray]], reg_set: frozenset[str]) -> None:
+    global _REG, _REG_SET
+    _REG, _REG_SET = reg, reg_set
+    faiss.omp_set_num_threads(1)
+
+
+def _index(labels: frozenset[str]) -> tuple[faiss.IndexBinaryFlat, np.ndarray, np.ndarray]:
+    """A brute-force binary index of every trusted registered hash with one of ``labels``, and
+    per row its photo and whether its label is in the shipped set (faiss: 80x numpy here)."""
+    if labels not in _INDEXES:
+        rows, owners, shipped = [], [], []
+        for label in sorted(labels):
+            reg, trusted = _REG[label]
+            rows.append(reg[trusted])
+            owners.append(np.nonzero(trusted)[0])
+            shipped.append(np.full(int(trusted.sum()), label in _REG_SET))
+        index = faiss.IndexBinaryFlat(256)
+        matrix = np.concatenate(rows) if rows else np.zeros((0, 4), np.uint64)
+        index.add(np.ascontiguousarray(matrix.astype(">u8").view(np.uint8)))
+        _INDEXES[labels] = (index, np.concatenate(owners), np.concatenate(shipped))
+    return _INDEXES[labels]
+
+
+def check_copy(index: int, hashes: list[Hash], seconds: float) -> FoundResult:
+    """Score one found copy against every photo's registered hashes with the matcher's rule."""
+    n = next(iter(_REG.values()))[0].shape[0]
+    plain = {h.signal: h for h in hashes if h.variant == "found"}
+    quality = plain["pdq"].quality or 0
+    groups: dict[str | None, list[Hash]] = {}
+    for h in hashes:
+        if h.signal == "pdq" and (h.quality or 0) >= PDQ_MIN_QUALITY:
+            groups.setdefault(window_code(h.variant), []).append(h)
+    own: dict[str, int] = {}
+    others = np.full(n, FAR, dtype=np.int16)
+    others_all = np.full(n, FAR, dtype=np.int16)
+    own_variant, own_best = "", FAR
+    for members in groups.values():
+        words = hexes_to_matrix([h.value for h in members], 64)
+        labels = frozenset(label for label in _REG if may_compare(label, members[0].variant))
+        if not labels:
+            continue
+        for label in labels:
+            reg, trusted = _REG[label]
+            if not trusted[index]:
+                continue
+            dist = np.bitwise_count(words ^ reg[index]).sum(axis=1)
+            d = int(dist.min())
+            own[label] = min(own.get(label, FAR), d)
+            if label in _REG_SET and d < own_best:
+                own_best = d
+                own_variant = f"{label} <- {members[int(np.argmin(dist))].variant}"
+        faiss_index, owners, shipped = _index(labels)
+        lims, distances, ids = faiss_index.range_search(np.ascontiguousarray(words.astype(">u8").view(np.uint8)), NEAR)
+        del lims
+        photo = owners[ids]
+        d16 = distances.astype(np.int16)
+        np.minimum.at(others_all, photo, d16)
+        np.minimum.at(others, photo[shipped[ids]], d16[shipped[ids]])
+    others[index] = others_all[index] = FAR
+    windows = sum(1 for h in hashes if h.variant.startswith("win-"))
+    return FoundResult(
+        own,
+        others,
+        others_all,
+        plain["pdq"].value,
+        plain["phash"].value,
+        plain["dhash"].value,
+        quality,
+        windows,
+        seconds,
+        own_variant,
+    )
+
+
+def process(job: tuple[int, int, str, list[EditSpec]]) -> tuple[int, dict[str, FoundResult], str]:
+    """Edit one photo every way, hash each copy as the service does and score it.
+
+    ``index`` is the photo's row in the registered matrices; ``seed`` its index in the full
+    sorted list of photos, so a photo gets the same edits whatever subset is run."""
+    index, seed, path, specs = job
+    out: dict[str, FoundResult] = {}
+    try:
+        data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as opened:
+            full = ImageOps.exif_transpose(opened).convert("RGB")
+        for spec in specs:
+            # Seeded by the photo and the edit's name: the same copy whatever subset is run.
+            rng = np.random.default_rng([SEED, seed, zlib.crc32(spec.name.encode())])
+            edited = apply_edit(spec, data, full, rng)
+            rgb = load_rgb(edited)
+            started = time.process_time()
+            hashes = found_image_hashes(rgb)
+            seconds = time.process_time() - started
+            out[spec.name] = check_copy(index, hashes, seconds)
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports and carries on
+        return index, out, f"{type(exc).__name__}: {exc}"
+    return index, out, ""
+
+
 # ------------------------------------------------------------------ scoring
 
 
-def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise Hamming distances between rows of two uint64 matrices (chunked)."""
-    out = np.empty((a.shape[0], b.shape[0]), dtype=np.int16)
-    step = max(1, 20_000_000 // max(1, b.shape[0] * a.shape[1]))
-    for s in range(0, a.shape[0], step):
-        x = np.bitwise_xor(a[s : s + step, None, :], b[None, :, :])
-        out[s : s + step] = np.bitwise_count(x).sum(axis=2)
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _recall_cell(k: int, n: int) -> str:
+    low, high = wilson(k, n)
+    return f"**{100 * k / n:.1f}%** ({k}/{n}; {100 * low:.1f}-{100 * high:.1f})" if n else "-"
+
+
+def _hex64(values: list[str]) -> np.ndarray:
+    return hexes_to_matrix(values, 16)
+
+
+@dataclass
+class Scored:
+    rows: list[str]
+    family_rows: list[str]
+    summary: dict[str, object]
+
+
+def score(
+    regs: list[Registered], found: dict[str, list[FoundResult]], specs: list[EditSpec], halves: np.ndarray
+) -> Scored:
+    """Recall (per half and in all, Wilson 95% intervals) and false pairs, per edit and family."""
+    n = len(regs)
+    orig_q = np.asarray([r.quality[0] for r in regs])
+    orig_pdq = hexes_to_matrix([r.pdq[0] for r in regs], 64)
+    orig_ph, orig_dh = _hex64([r.phash for r in regs]), _hex64([r.dhash for r in regs])
+    eye = np.eye(n, dtype=bool)
+    rows, family_rows = [], []
+    families: dict[str, list[np.ndarray]] = {}
+    false_total = 0
+    false_any_total = 0
+    min_unrelated = FAR
+    plain_false = {"pdq": 0, "phash": 0, "dhash": 0}
+    for spec in specs:
+        res = found[spec.name]
+        ph = np.bitwise_count(_hex64([f.phash for f in res])[:, None, :] ^ orig_ph[None]).sum(-1)
+        dh = np.bitwise_count(_hex64([f.dhash for f in res])[:, None, :] ^ orig_dh[None]).sum(-1)
+        pq = np.bitwise_count(hexes_to_matrix([f.pdq for f in res], 64)[:, None, :] ^ orig_pdq[None]).sum(-1)
+        both64 = (ph <= PHASH_T) & (dh <= DHASH_T)
+        own_pdq = np.asarray([min((d for lab, d in f.own.items() if lab in _REG_SET_MAIN), default=FAR) for f in res])
+        recalled = (own_pdq <= PDQ_T) | np.diag(both64)
+        others = np.stack([f.others for f in res])
+        false_pairs = int(((others <= PDQ_T) | (both64 & ~eye)).sum())
+        false_any = int(((np.stack([f.others_all for f in res]) <= PDQ_T) | (both64 & ~eye)).sum())
+        false_total += false_pairs
+        false_any_total += false_any
+        min_unrelated = min(min_unrelated, int(others.min()))
+        trusted = (orig_q >= PDQ_MIN_QUALITY)[None, :]
+        plain_false["pdq"] += int(
+            ((pq <= PDQ_T) & ~eye & trusted & (np.asarray([f.quality for f in res]) >= PDQ_MIN_QUALITY)[:, None]).sum()
+        )
+        plain_false["phash"] += int(((ph <= PHASH_T) & ~eye).sum())
+        plain_false["dhash"] += int(((dh <= DHASH_T) & ~eye).sum())
+        k = int(recalled.sum())
+        k_a, n_a = int(recalled[halves == 0].sum()), int((halves == 0).sum())
+        k_b, n_b = int(recalled[halves == 1].sum()), int((halves == 1).sum())
+        plain_pdq = float(np.mean((np.diag(pq) <= PDQ_T) & (orig_q >= PDQ_MIN_QUALITY)))
+        rows.append(
+            f"| {spec.name} | {_recall_cell(k, n)} | {100 * k_a / max(1, n_a):.1f}% | {100 * k_b / max(1, n_b):.1f}% "
+            f"| {100 * plain_pdq:.1f}% | {false_pairs} | {int(others.min())} |"
+        )
+        families.setdefault(f"{spec.family} [{spec.draw}]" if spec.draw else spec.family, []).append(recalled)
+    for family, parts in families.items():
+        stacked = np.concatenate(parts)
+        halves_rep = np.concatenate([halves for _ in parts])
+        k, m = int(stacked.sum()), len(stacked)
+        ka = int(stacked[halves_rep == 0].sum())
+        kb = int(stacked[halves_rep == 1].sum())
+        family_rows.append(
+            f"| {family} | {_recall_cell(k, m)} | {100 * ka / max(1, int((halves_rep == 0).sum())):.1f}% "
+            f"| {100 * kb / max(1, int((halves_rep == 1).sum())):.1f}% |"
+        )
+    all_found = [f for res in found.values() for f in res]
+    times = [f.seconds * 1000 for f in all_found]
+    summary: dict[str, object] = {
+        "false_total": false_total,
+        "false_any_total": false_any_total,
+        "min_unrelated": min_unrelated,
+        "plain_false": plain_false,
+        "ms_median": statistics.median(times) if times else 0.0,
+        "ms_p95": float(np.percentile(times, 95)) if times else 0.0,
+        "windows": statistics.median([f.windows for f in all_found]) if all_found else 0,
+        "pairs": n * (n - 1),
+    }
+    return Scored(rows, family_rows, summary)
+
+
+_REG_SET_MAIN: frozenset[str] = frozenset()
+
+
+def registered_matrices(regs: list[Registered]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """label -> (n x 4 words, trusted) over every photo (untrusted or missing rows are far)."""
+    labels = sorted({lab for r in regs for lab in r.labels})
+    out = {}
+    zero = "0" * 64
+    for label in labels:
+        values, trusted = [], []
+        for r in regs:
+            if label in r.labels:
+                i = r.labels.index(label)
+                values.append(r.pdq[i])
+                trusted.append(r.quality[i] >= PDQ_MIN_QUALITY)
+            else:
+                values.append(zero)
+                trusted.append(False)
+        out[label] = (hexes_to_matrix(values, 64), np.asarray(trusted))
     return out
 
 
-def _window_hits(
-    ok: list[PhotoResult], edit: str, reg: np.ndarray, owner: np.ndarray, labels: np.ndarray
-) -> tuple[np.ndarray, set[tuple[int, int]]]:
-    """Which copies a crop-search window matches to their own original, and cross-photo pairs."""
-    n = len(ok)
-    matched = np.zeros(n, dtype=bool)
-    pairs: set[tuple[int, int]] = set()
-    for target in sorted({t for r in ok for t, _ in r.windows.get(edit, [])}):
-        rows = np.nonzero(labels == target)[0]
-        if rows.size == 0:
-            continue
-        hexes, owners = [], []
-        for i, r in enumerate(ok):
-            for t, value in r.windows.get(edit, []):
-                if t == target:
-                    hexes.append(value)
-                    owners.append(i)
-        wm, wo = hexes_to_matrix(hexes, 64), np.asarray(owners)
-        for s in range(0, len(wo), 20_000):
-            hit = _dist(wm[s : s + 20_000], reg[rows]) <= PDQ_T
-            same = wo[s : s + 20_000, None] == owner[rows][None, :]
-            np.logical_or.at(matched, wo[s : s + 20_000], (hit & same).any(axis=1))
-            a, b = np.nonzero(hit & ~same)
-            pairs |= {(int(x), int(y)) for x, y in zip(wo[s : s + 20_000][a], owner[rows][b], strict=True)}
-    return matched, pairs
+def registered_set() -> frozenset[str]:
+    return frozenset({ORIGINAL, "trim", *(spec.label for spec in REGISTERED_VARIANTS)})
 
 
-def _pct(n: int, d: int) -> str:
-    return f"{100 * n / d:.1f}%" if d else "-"
+# ------------------------------------------------------------------ timing on 12 MP JPEGs
 
 
-def score(results: list[PhotoResult], registered_labels: tuple[str, ...]) -> tuple[list[str], dict[str, object]]:
-    """Build the recall table rows and the false-match summary."""
-    ok = [r for r in results if not r.error]
-    n = len(ok)
-    keep_labels = {"original", "trim", *registered_labels}
-    # Registered PDQ matrix (trusted quality only) with owner index per row.
-    reg_hex, reg_owner, reg_label = [], [], []
-    for i, r in enumerate(ok):
-        for lab, val, qual in zip(r.reg_labels, r.reg_pdq, r.reg_quality, strict=True):
-            if lab in keep_labels and qual >= PDQ_MIN_QUALITY:
-                reg_hex.append(val)
-                reg_owner.append(i)
-                reg_label.append(lab)
-    reg = hexes_to_matrix(reg_hex, 64)
-    owner = np.asarray(reg_owner)
-    orig_pdq = hexes_to_matrix([r.reg_pdq[0] for r in ok], 64)
-    orig_q = np.asarray([r.reg_quality[0] for r in ok])
-    orig_ph = hexes_to_matrix([r.phash for r in ok], 16)
-    orig_dh = hexes_to_matrix([r.dhash for r in ok], 16)
-
-    rows = []
-    fm_combined = 0
-    fm_plain = {"pdq": 0, "phash": 0, "dhash": 0}
-    eye = np.eye(n, dtype=bool)
-    for edit in EDITS:
-        q_pdq = hexes_to_matrix([r.edits[edit][0] for r in ok], 64)
-        q_ph = hexes_to_matrix([r.edits[edit][1] for r in ok], 16)
-        q_dh = hexes_to_matrix([r.edits[edit][2] for r in ok], 16)
-        d_pdq = _dist(q_pdq, orig_pdq)
-        d_ph = _dist(q_ph, orig_ph)
-        d_dh = _dist(q_dh, orig_dh)
-        trusted = orig_q >= PDQ_MIN_QUALITY
-        rec_pdq = int(((np.diag(d_pdq) <= PDQ_T) & trusted).sum())
-        rec_ph = int((np.diag(d_ph) <= PHASH_T).sum())
-        rec_dh = int((np.diag(d_dh) <= DHASH_T).sum())
-        fm_plain["pdq"] += int(((d_pdq <= PDQ_T) & ~eye & trusted[None, :]).sum())
-        fm_plain["phash"] += int(((d_ph <= PHASH_T) & ~eye).sum())
-        fm_plain["dhash"] += int(((d_dh <= DHASH_T) & ~eye).sum())
-        # Combined matcher: every query candidate x dihedral against every registered PDQ.
-        q_hex, q_owner = [], []
-        for i, r in enumerate(ok):
-            q_hex.extend(r.edits[edit][3])
-            q_owner.extend([i] * len(r.edits[edit][3]))
-        qm = hexes_to_matrix(q_hex, 64)
-        qo = np.asarray(q_owner)
-        d = _dist(qm, reg)
-        hit = d <= PDQ_T
-        same = qo[:, None] == owner[None, :]
-        matched_self = np.zeros(n, dtype=bool)
-        np.logical_or.at(matched_self, qo, (hit & same).any(axis=1))
-        # PDQ cannot vouch for a featureless picture; the 64-bit hashes back it up.
-        fallback = (np.diag(d_ph) <= PHASH_T) & (np.diag(d_dh) <= DHASH_T)  # both must agree
-        cross = hit & ~same
-        pairs = {(int(a), int(b)) for a, b in zip(qo[np.nonzero(cross)[0]], owner[np.nonzero(cross)[1]], strict=True)}
-        # Crop-search windows, each compared only with the registered crop it stands for (as the
-        # matcher does), in chunks: there are a few hundred windows per copy.
-        window_self, window_pairs = _window_hits(ok, edit, reg, owner, np.asarray(reg_label))
-        matched_self |= window_self
-        pairs |= window_pairs
-        combined = matched_self | fallback
-        fb_pairs = {
-            (int(a), int(b)) for a, b in zip(*np.nonzero(((d_ph <= PHASH_T) & (d_dh <= DHASH_T)) & ~eye), strict=True)
-        }
-        fm_edit = len(pairs | fb_pairs)
-        fm_combined += fm_edit
-        rows.append(
-            f"| {edit} | {_pct(rec_pdq, n)} | {_pct(rec_ph, n)} | {_pct(rec_dh, n)} | "
-            f"**{_pct(int(combined.sum()), n)}** | {fm_edit} |"
-        )
-    # All pairs of distinct originals, per signal.
-    pairs_total = n * (n - 1) // 2
-    iu = np.triu_indices(n, 1)
-    d_o = _dist(orig_pdq, orig_pdq)[iu]
-    both_trusted = (orig_q[:, None] >= PDQ_MIN_QUALITY) & (orig_q[None, :] >= PDQ_MIN_QUALITY)
-    summary: dict[str, object] = {
-        "photos": n,
-        "errors": [f"{r.name}: {r.error}" for r in results if r.error],
-        "pairs": pairs_total,
-        "orig_fm_pdq": int(((d_o <= PDQ_T) & both_trusted[iu]).sum()),
-        "orig_min_pdq": int(d_o[both_trusted[iu]].min()) if pairs_total else -1,
-        "orig_fm_phash": int((_dist(orig_ph, orig_ph)[iu] <= PHASH_T).sum()),
-        "orig_min_phash": int(_dist(orig_ph, orig_ph)[iu].min()) if pairs_total else -1,
-        "orig_fm_dhash": int((_dist(orig_dh, orig_dh)[iu] <= DHASH_T).sum()),
-        "orig_min_dhash": int(_dist(orig_dh, orig_dh)[iu].min()) if pairs_total else -1,
-        "low_quality": int((orig_q < PDQ_MIN_QUALITY).sum()),
-        "fm_combined": fm_combined,
-        "fm_plain": fm_plain,
-        "registered_per_photo": len(reg_hex) / max(1, n),
+def timing(paths: list[str], count: int) -> dict[str, float]:
+    """``hash_found`` + ``best_match`` (as matching uses them, against 20 registered items) per
+    12 MP JPEG found image, CPU time of this process (one core)."""
+    chosen = paths[:: max(1, len(paths) // count)][:count]
+    registered = [list(hash_file(p).hashes) for p in chosen[:20]]
+    found_ms, match_ms = [], []
+    for path in chosen:
+        with Image.open(path) as opened:
+            big = ImageOps.exif_transpose(opened).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+        data = _jpeg(big, 90)
+        started = time.process_time()
+        found = list(hash_found(data).hashes)
+        middle = time.process_time()
+        for reg in registered:
+            best_match([h for h in reg if h.signal != "sha256" and h.signal != "md5"], found)
+        ended = time.process_time()
+        found_ms.append(1000 * (middle - started))
+        match_ms.append(1000 * (ended - middle) / len(registered))
+    total = [a + b for a, b in zip(found_ms, match_ms, strict=True)]
+    return {
+        "n": len(chosen),
+        "found_median": statistics.median(found_ms),
+        "found_p95": float(np.percentile(found_ms, 95)),
+        "match_median": statistics.median(match_ms),
+        "total_median": statistics.median(total),
+        "total_p95": float(np.percentile(total, 95)),
+        "found_hashes": len(found),
     }
-    return rows, summary
 
 
-def threshold_study(results: list[PhotoResult]) -> list[str]:
-    """Recall vs false matches of pHash/dHash (plain) at each threshold, to choose them."""
-    ok = [r for r in results if not r.error]
-    n = len(ok)
-    eye = np.eye(n, dtype=bool)
-    lines = [
-        "| threshold | pHash mean recall | pHash false pairs | dHash mean recall | dHash false pairs |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    origs = {s: hexes_to_matrix([getattr(r, s) for r in ok], 16) for s in ("phash", "dhash")}
-    dists: dict[str, list[np.ndarray]] = {"phash": [], "dhash": []}
-    for edit in EDITS:
-        for k, s in ((1, "phash"), (2, "dhash")):
-            dists[s].append(_dist(hexes_to_matrix([str(r.edits[edit][k]) for r in ok], 16), origs[s]))
-    for t in range(0, 17, 2):
-        cells = []
-        for s in ("phash", "dhash"):
-            rec = np.mean([np.mean(np.diag(d) <= t) for d in dists[s]])
-            fp = sum(int(((d <= t) & ~eye).sum()) for d in dists[s])
-            cells += [f"{100 * rec:.1f}%", str(fp)]
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return lines
+# ------------------------------------------------------------------ variant selection
 
 
-def select(results: list[PhotoResult], budget: int) -> list[str]:
-    """Greedy choice of registered variants maximising recall on the geometric edits."""
-    ok = [r for r in results if not r.error and r.reg_quality[0] >= PDQ_MIN_QUALITY]
-    geo = (
-        "crop 5%",
-        "crop 10%",
-        "crop 20%",
-        "rotate 2°",
-        "rotate 5°",
-        "rotate 10°",
-        "pad 20%",
-        "letterbox 20%",
-        "screenshot border",
-        "text/emoji overlay",
-    )
-    labels = ok[0].reg_labels
-    # best[e][p][v]: does variant v of photo p match the edited copy e (any candidate/dihedral)?
-    hit = np.zeros((len(geo), len(ok), len(labels)), dtype=bool)
-    for p, r in enumerate(ok):
-        regm = hexes_to_matrix(r.reg_pdq, 64)
-        for e, edit in enumerate(geo):
-            d = _dist(hexes_to_matrix(r.edits[edit][3], 64), regm).min(axis=0)
-            hit[e, p, : len(labels)] = (d <= PDQ_T)[: len(labels)]
-    chosen = [labels.index("original")]
-    if "trim" in labels:
-        chosen.append(labels.index("trim"))
-    lines = ["| step | added | " + " | ".join(geo) + " | mean |", "|" + " --- |" * (len(geo) + 3)]
+def select(
+    regs: list[Registered], found: dict[str, list[FoundResult]], specs: list[EditSpec], halves: np.ndarray, budget: int
+) -> list[str]:
+    """Greedy choice of registered variants maximising mean recall over the geometric and new
+    edits ("tune" draw), on the tune half of the photos only."""
+    edits = [s.name for s in specs if s.family not in {"common", "unedited"} and s.draw != "check"]
+    labels = sorted({lab for r in regs for lab in r.labels})
+    tune = np.nonzero(halves == 0)[0]
+    hit = {e: np.asarray([[found[e][i].own.get(lab, FAR) <= PDQ_T for lab in labels] for i in tune]) for e in edits}
+    chosen = [labels.index(ORIGINAL)] + ([labels.index("trim")] if "trim" in labels else [])
+    lines = ["| step | added | mean recall over the new and earlier geometric edits |", "| --- | --- | --- |"]
 
-    def recall(sel: list[int]) -> np.ndarray:
-        return np.asarray(hit[:, :, sel].any(axis=2).mean(axis=1))
+    def mean_recall(sel: list[int]) -> float:
+        return float(np.mean([hit[e][:, sel].any(axis=1).mean() for e in edits]))
 
-    r0 = recall(chosen)
-    lines.append("| 0 | original | " + " | ".join(f"{100 * x:.1f}" for x in r0) + f" | {100 * r0.mean():.1f} |")
-    pool = [i for i, lab in enumerate(labels) if i not in chosen]
+    lines.append(f"| 0 | original, trim | {100 * mean_recall(chosen):.1f}% |")
+    pool = [i for i in range(len(labels)) if i not in chosen]
     for step in range(1, budget + 1):
-        # Crop 10% and rotate 5° carry the 95% targets: weight them double.
-        weights = np.asarray([2.0 if g in TARGET_95 else 1.0 for g in geo])
-        best = max(pool, key=lambda v: float((recall([*chosen, v]) * weights).sum()))
+        best = max(pool, key=lambda v: mean_recall([*chosen, v]))
         chosen.append(best)
         pool.remove(best)
-        rr = recall(chosen)
-        lines.append(
-            f"| {step} | {labels[best]} | " + " | ".join(f"{100 * x:.1f}" for x in rr) + f" | {100 * rr.mean():.1f} |"
-        )
+        lines.append(f"| {step} | {labels[best]} | {100 * mean_recall(chosen):.1f}% |")
     return lines
+
+
+# ------------------------------------------------------------------ main
 
 
 def main() -> int:
+    global _REG_SET_MAIN
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (sorted)")
-    parser.add_argument("--smoke", action="store_true", help="40 photos, print only, no doc")
+    parser.add_argument("--limit", type=int, default=0, help="use only N photos spread over the folders")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--select", action="store_true", help="evaluate all candidate variants and print a greedy selection"
-    )
+    parser.add_argument("--families-only", action="store_true", help="only the edit families of issue 17")
+    parser.add_argument("--select", action="store_true", help="greedy selection of registered variants")
+    parser.add_argument("--timing", action="store_true", help="time the checking side on 12 MP JPEGs only")
+    parser.add_argument("--timing-count", type=int, default=40)
     parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks/robustness.md")
+    parser.add_argument("--write", action="store_true", help="write the doc even for a --limit sample")
+    parser.add_argument("--save", type=Path, help="also pickle the raw per-copy results here (for analysis)")
     args = parser.parse_args()
-    limit = 40 if args.smoke else args.limit
     paths = sorted(str(p) for p in PHOTOS.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-    if limit:
-        # Spread the subset over every folder instead of taking the first folder only.
-        paths = paths[:: max(1, len(paths) // limit)][:limit]
-    command = (
-        "python bench/robustness.py" + (f" --limit {limit}" if limit else "") + (" --select" if args.select else "")
-    )
+    command = "python bench/robustness.py" + (f" --limit {args.limit} --write" if args.limit else "")
+    if args.timing:
+        result = timing(paths, args.timing_count)
+        print(result)
+        return 0
+    jobs_index = list(range(len(paths)))
+    if args.limit:
+        jobs_index = jobs_index[:: max(1, len(jobs_index) // args.limit)][: args.limit]
+    chosen_paths = [paths[i] for i in jobs_index]
+    halves = np.random.default_rng(SPLIT_SEED).integers(0, 2, len(paths))[jobs_index]
+    specs = edit_specs(args.families_only)
     print(f"reproduce: .venv/bin/{command}", file=sys.stderr)
     started = time.time()
-    jobs = [(i, p, args.select) for i, p in enumerate(paths)]
-    results: list[PhotoResult] = []
     with multiprocessing.Pool(args.workers) as pool:
-        for done, res in enumerate(pool.imap(process, jobs, chunksize=4), 1):
-            results.append(res)
-            if done % 20 == 0 or done == len(jobs):
+        regs = pool.map(register, chosen_paths, chunksize=8)
+    errors = [f"{r.name}: {r.error}" for r in regs if r.error]
+    keep = [i for i, r in enumerate(regs) if not r.error]
+    regs = [regs[i] for i in keep]
+    chosen_paths = [chosen_paths[i] for i in keep]
+    halves = halves[keep]
+    seeds = [jobs_index[i] for i in keep]
+    reg_matrices = registered_matrices(regs)
+    _REG_SET_MAIN = frozenset(reg_matrices) if args.select else registered_set()
+    print(f"registered {len(regs)} photos in {time.time() - started:.0f}s", file=sys.stderr)
+    found: dict[str, list[FoundResult]] = {s.name: [None] * len(regs) for s in specs}  # type: ignore[list-item]
+    jobs = [(i, seeds[i], p, specs) for i, p in enumerate(chosen_paths)]
+    with multiprocessing.Pool(args.workers, initializer=_init_worker, initargs=(reg_matrices, _REG_SET_MAIN)) as pool:
+        for done, (i, out, error) in enumerate(pool.imap_unordered(process, jobs), 1):
+            if error:
+                errors.append(f"{regs[i].name}: {error}")
+            for name, res in out.items():
+                found[name][i] = res
+            if done % 10 == 0 or done == len(jobs):
                 print(f"\r{done}/{len(jobs)} photos, {time.time() - started:.0f}s", end="", file=sys.stderr)
     print(file=sys.stderr)
-    elapsed = time.time() - started
+    failed = [i for i in range(len(regs)) if any(found[s.name][i] is None for s in specs)]
+    if failed:
+        keep = [i for i in range(len(regs)) if i not in set(failed)]
+        regs = [regs[i] for i in keep]
+        halves = halves[keep]
+        found = {k: [v[i] for i in keep] for k, v in found.items()}
+    if args.save:
+        with args.save.open("wb") as handle:
+            pickle.dump((regs, found, specs, halves), handle)
     if args.select:
-        print("\n".join(select(results, 12)))
-        print()
-        print("\n".join(threshold_study(results)))
+        print("\n".join(select(regs, found, specs, halves, 40)))
         return 0
-    rows, summary = score(results, tuple(s.label for s in REGISTERED_VARIANTS))
-    table = [
-        f"| edit (found copy) | PDQ alone (d<={PDQ_T}) | pHash (d<={PHASH_T}) | dHash (d<={DHASH_T}) "
-        "| combined matcher | false pairs (combined) |",
-        "| --- | --- | --- | --- | --- | --- |",
-        *rows,
-    ]
-    text = render(table, summary, threshold_study(results), command, elapsed)
+    scored = score(regs, found, specs, halves)
+    text = render(scored, len(regs), errors, command, time.time() - started, args.workers)
     print(text)
-    if not (args.smoke or args.no_write):
-        DOC.parent.mkdir(parents=True, exist_ok=True)
+    if args.write or not (args.no_write or args.limit or args.families_only):
+        # Keep the before / after section of bench/robustness_compare.py, which has its own command.
+        old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        begin, end = "<!-- robustness_compare:begin -->", "<!-- robustness_compare:end -->"
+        if begin in old and end in old:
+            text = text.rstrip("\n") + "\n\n" + begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC}", file=sys.stderr)
     return 0
 
 
-def render(table: list[str], s: dict[str, object], study: list[str], command: str, elapsed: float) -> str:
+def render(s: Scored, n: int, errors: list[str], command: str, elapsed: float, workers: int) -> str:
     labels = ", ".join(spec.label for spec in REGISTERED_VARIANTS)
-    errors = s["errors"]
-    assert isinstance(errors, list)
+    summary = s.summary
     return "\n".join(
         [
             "# Robustness of image hashing",
@@ -561,43 +700,39 @@ def render(table: list[str], s: dict[str, object], study: list[str], command: st
             f".venv/bin/{command}",
             "```",
             "",
-            f"Photos: {s['photos']} from `../shared/data/photos/` (errors: {len(errors)}); "
-            f"run time {elapsed / 60:.1f} min with 2 worker processes.",
-            f"Originals with PDQ quality < {PDQ_MIN_QUALITY} (PDQ not trusted, pHash/dHash only): {s['low_quality']}.",
+            f"Photos: {n} from `../shared/data/photos/` (a sample spread evenly over the sorted list of "
+            f"1,353 when `--limit` is given; errors: {len(errors)}); run time {elapsed / 60:.1f} min with "
+            f"{workers} worker processes on a shared 2-core machine. The same table for the matcher before "
+            "issue 17, on all photos: [robustness-before-issue17.md](robustness-before-issue17.md).",
             "",
-            "Registering side: PDQ/pHash/dHash of the canonically preprocessed original, PDQ of the",
-            f"registered variants ({labels}) and of the border-trimmed original when trimming changes it;",
-            f"{s['registered_per_photo']:.2f} trusted PDQ hashes per photo on average.",
-            "Checking side: the found copy as is, border-trimmed, and its content block, each in the 8",
-            "dihedral orientations (PDQ), plus pHash/dHash of the copy as found.",
+            f"Registered per photo: the original (PDQ, pHash, dHash) and PDQ of {labels}, and of the",
+            "border-trimmed original when trimming changes it.",
             "",
-            "Columns: *PDQ alone* = the copy's PDQ against the original's PDQ only (what StopNCII does);",
-            "*pHash*, *dHash* = the copy's 64-bit hash against the original's; *combined matcher* = any of",
-            "the above or any registered PDQ variant against any checking-side candidate. *False pairs* =",
-            "ordered pairs (edited copy of photo B, registered photo A != B) that the combined matcher",
-            "would report as a match.",
+            "Recall: share of photos whose edited copy matches its own original, with the 95% Wilson",
+            "interval; *tune* / *confirm* = the two random halves of the photos (variants and windows",
+            "were chosen on the tune half); *PDQ alone* = the copy's plain PDQ against the original's",
+            "(what StopNCII does); *false pairs* = ordered pairs (copy of photo B, registered photo",
+            "A != B) the matcher would report, over all pairs; *closest unrelated* = the smallest",
+            "allowed PDQ distance between a copy and another photo's registered hashes.",
             "",
-            *table,
+            "| edit | recall (95% interval) | tune half | confirm half | PDQ alone | false pairs | closest unrelated |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            *s.rows,
             "",
-            "## False matches over all pairs of distinct originals",
+            "## Per family",
             "",
-            f"{s['pairs']:,} unordered pairs of distinct photos.",
-            "",
-            "| signal | threshold | false pairs | smallest distance between distinct photos |",
+            "| family [draw] | recall (95% interval) | tune half | confirm half |",
             "| --- | --- | --- | --- |",
-            f"| PDQ (both quality >= {PDQ_MIN_QUALITY}) | {PDQ_T} | {s['orig_fm_pdq']} | {s['orig_min_pdq']} |",
-            f"| pHash | {PHASH_T} | {s['orig_fm_phash']} | {s['orig_min_phash']} |",
-            f"| dHash | {DHASH_T} | {s['orig_fm_dhash']} | {s['orig_min_dhash']} |",
+            *s.family_rows,
             "",
-            f"Combined matcher, every edited copy against every other photo's registered hashes: "
-            f"**{s['fm_combined']} false pairs** "
-            f"(plain single-signal false pairs over the same edits: {s['fm_plain']}).",
+            f"False pairs over all edits: **{summary['false_total']}** over {summary['pairs']:,} ordered pairs per "
+            f"edit (closest unrelated allowed PDQ distance {summary['min_unrelated']}). With every candidate "
+            f"variant registered instead of the shipped set: {summary['false_any_total']}. Plain single-signal "
+            f"false pairs over the same copies (no pairing rule): {summary['plain_false']}.",
             "",
-            "## Choosing the pHash/dHash thresholds",
-            "",
-            "Mean recall over all edits above, and false pairs (edited copy vs other originals), per threshold:",
-            "",
-            *study,
+            f"Checking side per found copy (`found_image_hashes` on the reduced copy, CPU time in a worker): "
+            f"median {summary['ms_median']:.0f} ms, 95th percentile {summary['ms_p95']:.0f} ms; "
+            f"{summary['windows']:.0f} search windows per copy (median).",
             "",
             *(["## Errors", "", *[f"- {e}" for e in errors], ""] if errors else []),
         ]
