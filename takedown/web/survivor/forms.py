@@ -11,7 +11,6 @@ from takedown.cases.models import ContactPreference
 from takedown.registry.models import ContentKind, Jurisdiction
 from takedown.web.survivor.safety import COUNTRIES
 
-
 #: What the email is for, and who never sees it (defect 6 of issue 14: the form used to imply
 #: nothing, while the address went to websites).
 CONTACT_EMAIL_HELP = _(
