@@ -1,0 +1,48 @@
+"""The survivor's list of links says why a check could not read a page fully, in plain words
+(matching's `item_check_notes`), instead of a bare "could not be checked"."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from takedown.cases import services
+from takedown.cases.models import ItemStatus
+from takedown.core.access import Actor
+from takedown.matching.models import CheckState, CheckTrigger, ItemCheck, Verdict
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_page_behind_an_age_gate_is_explained_on_the_survivor_s_page(client: Client) -> None:
+    opened = services.case_open(
+        actor=Actor(kind="survivor"),
+        signature_name="Sam",
+        jurisdictions=["US"],
+        content_kind="authentic",
+        consent_share_hashes=False,
+        contact_preference="none",
+        contact_email="",
+        urls=["https://adult.example/video/5", "https://news.example/a"],
+    )
+    gated, plain = opened.case.items.order_by("id")
+    now = timezone.now()
+    # What a finished check of an age-gated page leaves (tests/matching/test_pages.py runs one for real).
+    ItemCheck.objects.create(
+        item=gated,
+        case=opened.case,
+        trigger=CheckTrigger.REPORT,
+        state=CheckState.DONE,
+        finished_at=now,
+        verdict=Verdict.PARTIAL,
+        partial_reason="age_gate",
+    )
+    services.item_check_recorded(
+        actor=Actor.system(), item=gated, found=ItemStatus.UNREACHABLE, checked_at=now, platform="", check_id=1
+    )
+    assert client.post("/case/sign-in/", {"reference": opened.case.reference, "pin": opened.pin}).status_code == 302
+    page = client.get("/case/").content.decode()
+    rows = {host: page.split(f"<td>{host}</td>")[1].split("</tr>")[0] for host in (gated.host, plain.host)}
+    assert "We could only read part of this page: the page asks visitors to confirm their age" in rows[gated.host]
+    assert 'data-testid="item-note"' not in rows[plain.host]
