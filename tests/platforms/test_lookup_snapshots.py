@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import stat
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from takedown.core.access import Actor
 from takedown.hashing.snapshot import open_snapshot, read_header
 from takedown.matching import bank as banks
 from takedown.matching.tasks import bank_snapshots_build
+from tests.conftest import test_database_url, wait_for
 from tests.platforms.conftest import World, api_client, consented_case
 from tests.platforms.test_feed_lookup import lookup
 
@@ -164,3 +168,49 @@ def test_snapshots_in_s3_compatible_storage_reach_a_process_on_another_machine(
             banks.snapshot_store()
     finally:
         server.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_builds_snapshots_through_a_real_worker(
+    world: World, tmp_path: Path, broker_url: str, start_worker: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    """`celery beat` with a 2 s schedule and a real worker: a snapshot appears, and a withdrawal makes
+    the next one (the old file is deleted and the new one lacks the hash)."""
+    directory = tmp_path / "beat-bank"
+    env = {"BANK_SNAPSHOT_DIR": str(directory), "BANK_SNAPSHOT_BUILD_SECONDS": "2"}
+    start_worker(queues="default", env=env)
+    beat_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        **env,
+    }
+    log = (tmp_path / "beat.log").open("wb")
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "takedown", "beat", "-s", str(tmp_path / "schedule"), "-l", "INFO"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=beat_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def published() -> list[Path]:
+            return sorted(directory.glob("pdq-*.tdsnap")) if directory.exists() else []
+
+        wait_for(lambda: len(published()) == 1, 90, "the beat's first PDQ snapshot")
+        first = published()[0]
+        pdq = original_pdq(world.case.pk)
+        entry = FeedEntry.objects.get(registered_hash=pdq)
+        assert entry.pk in set(open_snapshot(first).base.live_rows()[1].tolist())
+
+        case_services.case_withdraw_and_delete(actor=Actor(kind="survivor"), case=world.case)
+        wait_for(lambda: published() and published()[0] != first, 60, "the build after the withdrawal")
+        (second,) = published()
+        assert not first.exists()
+        assert entry.pk not in set(open_snapshot(second).base.live_rows()[1].tolist())
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(timeout=30)
