@@ -113,6 +113,23 @@ def caseload_attention(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def caseload_needing_action(cases: QuerySet[Case], *, urgent_only: bool = False) -> QuerySet[Case]:
+    """Cases annotated by `caseload_attention` that need an advocate now (urgent), or at all.
+
+    Waiting for the survivor's answer is not an advocate's action, so it is left out.
+    """
+    urgent = (
+        Q(removal_disputed=True)
+        | Q(platform_asks=True)
+        | Q(survivor_declined=True)
+        | Q(review_links=True)
+        | Q(next_deadline_at__lt=timezone.now(), status__in=_ACTIVE_CASES)
+    )
+    if urgent_only:
+        return cases.filter(urgent)
+    return cases.filter(urgent | Q(survivor_approved=True) | Q(unnoticed_matches=True) | Q(steps_proposed=True))
+
+
 @dataclass(frozen=True)
 class Attention:
     """One thing a case needs, in words; `urgent` ones are shown first and marked."""

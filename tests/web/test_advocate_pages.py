@@ -69,6 +69,13 @@ def test_a_disputed_removal_is_flagged_on_the_caseload_and_the_case(org: Organiz
     rows = {line.split(",")[0]: line for line in exported.splitlines()}
     assert rows["reference"].endswith("needs_action,risks")
     assert "removal_disputed" in rows[case.reference] and "removal_disputed" not in rows[calm.reference]
+    # The caseload filters to the cases that need action (now): the disputed one, not the calm one.
+    matched = open_case(organization=org, urls=["https://x.com/c/status/3"])
+    matched.items.update(status=ItemStatus.LIVE)
+    for needs, wanted in (("urgent", {case.reference}), ("any", {case.reference, matched.reference})):
+        listed = advocate.get(f"/staff/cases/?needs={needs}").content.decode()
+        shown = {c.reference for c in (case, calm, matched) if c.reference in listed}
+        assert shown == wanted, needs
 
 
 def test_the_draft_form_lists_the_matched_link_first_and_marks_the_others(org: Organization, advocate: Client) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from takedown.cases.selectors import (
 )
 from takedown.cases.services.signin import IDENTITY_CHECKS_REQUIRED, case_access_recover
 from takedown.core.errors import Conflict, InvalidInput, NotFound
-from takedown.notices.selectors import case_attention, case_needs, caseload_attention
+from takedown.notices.selectors import case_attention, case_needs, caseload_attention, caseload_needing_action
 from takedown.organizations.access import StaffRequest, staff_required
 from takedown.web.staff.forms import (
     AccessRecoverForm,
@@ -40,6 +41,15 @@ from takedown.web.staff.forms import (
 )
 
 PAGE_SIZE = 25
+
+
+def _caseload(request: StaffRequest, form: CaseloadFilterForm, filters: CaseloadFilters) -> QuerySet[Case]:
+    """The filtered caseload with what each case needs (and only those that need action, if asked)."""
+    cases = caseload_attention(caseload(actor=request.actor, filters=filters))
+    needs = form.cleaned_data.get("needs") if form.is_bound and form.is_valid() else ""
+    if needs in {"any", "urgent"}:
+        cases = caseload_needing_action(cases, urgent_only=needs == "urgent")
+    return cases
 
 
 def _filters(request: StaffRequest) -> tuple[CaseloadFilterForm, CaseloadFilters]:
@@ -62,7 +72,7 @@ def _filters(request: StaffRequest) -> tuple[CaseloadFilterForm, CaseloadFilters
 @staff_required
 def case_list(request: StaffRequest) -> HttpResponse:
     form, filters = _filters(request)
-    cases = caseload_attention(caseload(actor=request.actor, filters=filters))
+    cases = _caseload(request, form, filters)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -84,8 +94,8 @@ def case_list(request: StaffRequest) -> HttpResponse:
 @staff_required
 def case_export(request: StaffRequest) -> StreamingHttpResponse:
     """The filtered caseload as CSV: references and counts only, no sensitive values."""
-    _form, filters = _filters(request)
-    cases = caseload_attention(caseload(actor=request.actor, filters=filters))
+    form, filters = _filters(request)
+    cases = _caseload(request, form, filters)
 
     class Echo:
         def write(self, value: str) -> str:

@@ -34,6 +34,11 @@ class CaseloadFilterForm(forms.Form):
         ],
         required=False,
     )
+    needs = forms.ChoiceField(
+        label=_("Needs action"),
+        choices=[("", _("Any")), ("any", _("Needs action")), ("urgent", _("Urgent only (shown in bold)"))],
+        required=False,
+    )
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     sort = forms.ChoiceField(
         label=_("Sort by"),
