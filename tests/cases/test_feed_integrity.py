@@ -24,7 +24,6 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from takedown.cases import services as case_services
-from takedown.cases.access import SURVIVOR_PRESENCE_COOKIE, SURVIVOR_SESSION_KEY, _presence_mark
 from takedown.cases.models import (
     Case,
     CaseStatus,
@@ -92,14 +91,9 @@ def survivor_case(organization: Organization, *items: BundleItem) -> tuple[Case,
 
 
 def signed_in(case: Case) -> Client:
-    """The survivor's browser after sign-in: the session and its presence cookie (quick exit)."""
+    """The survivor's browser after sign-in (session and presence cookie)."""
     client = Client()
     survivor_sign_in_session(client, case.pk)
-    token = secrets.token_urlsafe(18)
-    session = client.session
-    session[SURVIVOR_SESSION_KEY] = {**session[SURVIVOR_SESSION_KEY], "presence": _presence_mark(token)}
-    session.save()
-    client.cookies[SURVIVOR_PRESENCE_COOKIE] = token
     return client
 
 
