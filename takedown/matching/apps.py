@@ -5,8 +5,10 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from takedown.detectors.base import DetectorError
+from takedown.hashing.snapshot import SnapshotError
 from takedown.matching.detection import detector_registry
 
 
@@ -17,6 +19,7 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(detectors_configured, checks.Tags.compatibility)
+        checks.register(bank_snapshots_configured, checks.Tags.compatibility)
         # Consumers import models, which cannot be imported while the app registry is loading.
         from takedown.matching import consumers  # noqa: PLC0415
 
@@ -37,4 +40,17 @@ def detectors_configured(app_configs: Any = None, **kwargs: Any) -> list[checks.
         return [checks.Error(f"DETECTORS_CONFIG: {error}", id="takedown.E101")]
     finally:
         detector_registry.cache_clear()
+    return []
+
+
+def bank_snapshots_configured(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every start refuses a snapshot store that cannot work (an unknown kind, a bad S3 key, a
+    directory other users can read), instead of each lookup failing later."""
+    # The bank imports models, which cannot be imported while the app registry is loading.
+    from takedown.matching.bank import snapshot_store  # noqa: PLC0415
+
+    try:
+        snapshot_store()
+    except (ImproperlyConfigured, SnapshotError, OSError) as error:
+        return [checks.Error(f"BANK_SNAPSHOT_*: {error}", id="takedown.E102")]
     return []

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 import boto3  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -44,7 +45,7 @@ from takedown.hashing.index import IndexMatch
 from takedown.hashing.pairing import may_compare
 from takedown.hashing.scaled_index import MultiIndexHammingIndex
 from takedown.hashing.signals import get_signal_type, hash_trusted
-from takedown.hashing.snapshot import IndexChange
+from takedown.hashing.snapshot import IndexChange, SnapshotError
 from takedown.hashing.snapshot_bank import BankRows, SnapshotBank, snapshot_build
 from takedown.hashing.snapshot_store import LocalSnapshotStore, S3SnapshotStore, SnapshotRef, SnapshotStore
 
@@ -331,7 +332,13 @@ class FeedBank:
         return self.fallback
 
     def sync(self, *, force: bool = False) -> None:
-        self.snapshot.sync(force=force)
+        try:
+            self.snapshot.sync(force=force)
+        except (SnapshotError, OSError, BotoCoreError, ClientError):
+            # The store is unreachable or a file is bad: keep answering from the index this process
+            # has (hits are still confirmed against the feed, so withdrawals stay effective) and try
+            # again at the next sync; the build task writes a good file.
+            logger.warning("bank snapshot sync failed for %s; serving the current index", self.signal, exc_info=True)
         if self.snapshot.index is not None:
             self.fallback = None
         else:

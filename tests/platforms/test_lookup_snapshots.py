@@ -26,6 +26,7 @@ from takedown.cases.models import FeedEntry, RegisteredHash
 from takedown.core.access import Actor
 from takedown.hashing.snapshot import open_snapshot, read_header
 from takedown.matching import bank as banks
+from takedown.matching.apps import bank_snapshots_configured
 from takedown.matching.tasks import bank_snapshots_build
 from tests.conftest import test_database_url, wait_for
 from tests.platforms.conftest import World, api_client, consented_case
@@ -131,6 +132,7 @@ def test_snapshots_in_s3_compatible_storage_reach_a_process_on_another_machine(
     """moto's S3 server on 127.0.0.1; the builder and the reader have different local directories."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    stopped = False
     try:
         host, port = server.get_host_and_port()
         for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
@@ -162,12 +164,33 @@ def test_snapshots_in_s3_compatible_storage_reach_a_process_on_another_machine(
         plain = local.read_bytes()
         assert plain[:8] not in ciphertext and plain[words.offset : words.offset + 32] not in ciphertext
 
+        # The object store goes away: the process keeps answering from the index it has.
+        server.stop()
+        stopped = True
+        feed_bank().sync(force=True)
+        assert lookup(api_client(world.x_key), [("pdq", pdq.value)])[0]["matches"]
+
         settings.BANK_SNAPSHOT_S3_KEY = "short"
         banks._BANKS.clear()
         with pytest.raises(Exception, match="BANK_SNAPSHOT_S3_KEY"):
             banks.snapshot_store()
+        assert [e.id for e in bank_snapshots_configured()] == ["takedown.E102"]
     finally:
-        server.stop()
+        if not stopped:
+            server.stop()
+
+
+def test_a_store_that_cannot_work_is_refused_at_start(settings: Any, tmp_path: Path) -> None:
+    assert bank_snapshots_configured() == []
+    settings.BANK_SNAPSHOT_STORE = "nfs"
+    assert [e.id for e in bank_snapshots_configured()] == ["takedown.E102"]
+    settings.BANK_SNAPSHOT_STORE = "local"
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    settings.BANK_SNAPSHOT_DIR = shared
+    [error] = bank_snapshots_configured()
+    assert error.id == "takedown.E102" and "open to other users" in error.msg
 
 
 @pytest.mark.django_db(transaction=True)
