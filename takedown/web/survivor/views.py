@@ -351,7 +351,7 @@ def notice_contact(request: SurvivorRequest, notice_id: int) -> HttpResponse:
     if not form.is_valid():
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
         messages.error(request, errors[0] if errors else _("Please choose one of the two answers."))
-        return redirect(reverse("cases:home") + f"#notice-{notice.pk}")
+        return redirect("cases:home")
     own = form.cleaned_data["use_own_email"]
     try:
         notice_contact_choose(actor=actor, notice=notice, use_own_email=own)
@@ -364,7 +364,9 @@ def notice_contact(request: SurvivorRequest, notice_id: int) -> HttpResponse:
             if own
             else _("This request will give the website the organisation's address, not yours."),
         )
-    return redirect(reverse("cases:home") + f"#notice-{notice.pk}")
+    # No #fragment: the survivor pages' script follows redirects with location.replace, and a
+    # fragment on the same page would not load it again (nor show the message).
+    return redirect("cases:home")
 
 
 @require_http_methods(["GET", "POST"])
