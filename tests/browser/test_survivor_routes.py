@@ -8,7 +8,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from takedown.cases import services
+from takedown.core.access import Actor
+from takedown.notices.models import Notice
+from takedown.notices.services import notice_draft, notice_mark_ready
+from takedown.organizations.models import Organization
+from takedown.organizations.services import organization_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.notices.conftest import registry  # noqa: F401 - the platform registry fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,3 +59,52 @@ def test_the_danger_page_on_a_phone(page: Page, live_server: LiveServer) -> None
     links = page.get_by_test_id("emergency-numbers").locator("a[href^='tel:']")
     expect(links).to_have_count(7)
     assert check_accessibility(page) == []
+
+
+@pytest.mark.usefixtures("registry")
+def test_giving_a_website_my_own_email_needs_the_warning_on_a_phone(page: Page, live_server: LiveServer) -> None:
+    org = organization_create(actor=Actor.system(), name="Helpline", slug="helpline", kind="helpline")
+    Organization.objects.filter(pk=org.pk).update(notice_contact_email="notices@helpline.example.org")
+    org.refresh_from_db()
+    opened = services.case_open(
+        actor=Actor(kind="survivor"),
+        signature_name="Sam",
+        jurisdictions=["US"],
+        content_kind="authentic",
+        consent_share_hashes=False,
+        contact_preference="email",
+        contact_email="sam@example.net",
+        urls=["https://t.me/somechannel/12"],
+        organization=org,
+    )
+    staff = Actor(kind="staff", mfa_verified=True)
+    case = opened.case
+    notice = notice_mark_ready(
+        actor=staff, notice=notice_draft(actor=staff, case=case, items=list(case.items.all()), basis_code=None)
+    )
+
+    page.goto(live_server.url + "/case/sign-in/")
+    page.get_by_label("Case reference").fill(case.reference)
+    page.get_by_label("PIN").fill(opened.pin)
+    page.get_by_role("button", name="Open my case").click()
+    page.wait_for_url("**/case/")
+    request = page.locator(f"section[aria-labelledby='notice-{notice.pk}']")
+    expect(request.get_by_test_id("notice-contact")).to_contain_text("the organisation's address, not yours")
+    request.get_by_text("Give this website my own email address instead").click()
+    expect(request.get_by_test_id("own-email-warning")).to_contain_text("The website will see your email address.")
+    assert check_accessibility(page) == []
+
+    request.get_by_role("button", name="Give this website my own email address").click()
+    expect(page.get_by_text("Please tick the box to say you understand")).to_be_visible()
+    assert not Notice.objects.get(pk=notice.pk).use_survivor_contact
+
+    request = page.locator(f"section[aria-labelledby='notice-{notice.pk}']")
+    request.get_by_text("Give this website my own email address instead").click()
+    request.get_by_label("I understand that this website will see my email address", exact=False).check()
+    request.get_by_role("button", name="Give this website my own email address").click()
+    expect(
+        page.locator(f"section[aria-labelledby='notice-{notice.pk}']").get_by_test_id("notice-contact")
+    ).to_contain_text("your own email address, as you chose")
+    assert Notice.objects.get(pk=notice.pk).use_survivor_contact
+    assert check_accessibility(page) == []
+    screenshot(page, "case-own-email-chosen")
