@@ -67,3 +67,11 @@ def test_under_18_route_follows_the_country_the_survivor_chose(client: Client) -
 def test_the_start_form_refuses_an_unknown_country_with_a_clear_error(client: Client) -> None:
     response = client.post("/start/", {"in_danger": "no", "under_18": "yes", "country": "Atlantis"})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+
+
+def test_the_safety_pages_speak_spanish(client: Client) -> None:
+    html = client.get("/start/under-18/?danger=1&country=UK", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Hay ayuda pensada para esto" in html and "Si estás en peligro ahora mismo" in html
+    assert "Emergencias, Reino Unido" in html and "Para Reino Unido: Report Remove" in html
+    sign_in = client.get("/case/sign-in/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "¿Has perdido tu PIN?" in sign_in
