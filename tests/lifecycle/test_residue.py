@@ -47,9 +47,14 @@ def test_withdrawal_leaves_no_residue_in_any_table_session_or_cache(site: Site) 
     # The scan must be able to see every kind of secret while the case exists, or it proves nothing.
     before = find(populated.needles, [*database_texts(), *cache_texts()])
     seen = {hit.needle.kind for hit in before}
+    # The PIN is kept nowhere in clear, not even while the case exists: only the answer to the
+    # report showed it (issue 14, defect 3; before, django_session held it until "I saved it").
+    assert "PIN" not in seen
+    kinds.discard("PIN")
     assert seen == kinds, f"the scanner cannot see: {sorted(kinds - seen)}"
     assert any(hit.where.endswith("(decrypted)") for hit in before)
-    assert any(hit.where == "django_session (decoded)" for hit in before)
+    # The scanner reads sessions decoded (they no longer hold a secret to find, so look at the text).
+    assert any(where == "django_session (decoded)" and "survivor_case" in text for where, text in database_texts())
 
     response = populated.client.post("/case/withdraw/", {"confirm": "on"})
     assert response.status_code == 200
