@@ -267,6 +267,7 @@ export const DEFAULT_TEXTS = Object.freeze({
   fileError: "{name}: {message}",
   done: "Fingerprints ready for {count} file(s). Only the fingerprints will be sent.",
   busy: "Please wait until fingerprinting has finished.",
+  held: "Photo or video {n}: fingerprint kept",
 });
 
 function fill(template, values) {
@@ -279,6 +280,17 @@ function camel(code) {
 
 let mountCount = 0;
 
+/** The items of a bundle a page was sent back with (its hidden field), or [] if none or unreadable. */
+function heldItems(value) {
+  if (!value) return [];
+  try {
+    const bundle = JSON.parse(value);
+    return bundle && Array.isArray(bundle.items) ? bundle.items : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Wire a file input, a drop zone, per-file progress bars, an aria-live region and a hidden
  * <input name="bundle"> inside `root`, so a Django form submits only the bundle JSON.
@@ -287,7 +299,7 @@ let mountCount = 0;
  * [data-hasher-list], [data-hasher-status], [data-hasher-errors], input[name=bundle]);
  * missing ones are created. Texts come from data-text-* attributes on `root` (data-text-choose,
  * data-text-drop, data-text-progress, data-text-file-done, data-text-file-error, data-text-done,
- * data-text-busy) and error sentences from data-msg-<code> (data-msg-unsupported,
+ * data-text-busy, data-text-held) and error sentences from data-msg-<code> (data-msg-unsupported,
  * data-msg-unreadable, data-msg-file-too-large, data-msg-image-too-large,
  * data-msg-video-too-long, data-msg-insecure-context, data-msg-duplicate, data-msg-failed), with English
  * fallbacks. Fires "takedown:bundle" (detail: {bundle}) on `root` after each batch.
@@ -341,6 +353,23 @@ export function mountHasher(root, options = {}) {
   let busy = false;
   let rowCount = 0;
   const form = root.closest("form");
+
+  // A form sent back with an error keeps the bundle in the hidden field: list what is held (the
+  // bundle has no file names, so each is "Photo or video n") and add new files to it, not in its place.
+  const held = heldItems(hidden.value);
+  if (held.length) {
+    items = held;
+    for (const item of held) {
+      const sha = (item.hashes || []).find((h) => h && h.signal === "sha256");
+      if (sha) seenSha256.add(sha.value);
+    }
+    held.forEach((item, i) => {
+      const li = make("li", { "data-hasher-held": "" });
+      li.textContent = fill(text("held"), { n: i + 1 });
+      list.appendChild(li);
+    });
+    status.textContent = fill(text("done"), { count: items.length });
+  }
 
   const publish = () => {
     const bundle = makeBundle(items.slice());
