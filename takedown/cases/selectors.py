@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from takedown.cases.models import Case, CaseStatus, ItemStatus, RegisteredHash, ReportedItem, SharingVouch
@@ -28,6 +30,168 @@ _PLAIN_STATUS = {
 
 def case_plain_status(case: Case) -> str:
     return str(_PLAIN_STATUS[CaseStatus(case.status)])
+
+
+# ---------------------------------------------------------------- the survivor's links, in plain words
+
+#: Statuses of a removal request (the notices app's NoticeStatus values; that app sits above this
+#: one, so the web layer passes them in as strings) in which the request is still under way.
+_REQUEST_UNDER_WAY = frozenset({"approved", "queued", "delivery_failed", "sent", "acknowledged", "needs_info"})
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """Where the latest removal request covering one link stands, as plain values."""
+
+    status: str  # a NoticeStatus value
+    sent_at: datetime | None = None
+    replied_at: datetime | None = None
+    removal_disputed: bool = False  # the website said "removed" and a re-check still found the content
+
+
+@dataclass(frozen=True)
+class LinkLine:
+    item: ReportedItem
+    where: str  # host and path, so several links on one site can be told apart
+    sentence: str
+
+
+def item_where(url: str) -> str:
+    """The link as a person reads it: host, path and query, without the scheme."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return url
+    if not host:
+        return url
+    path = "" if parts.path in {"", "/"} else parts.path
+    return host + path + (f"?{parts.query}" if parts.query else "")
+
+
+def _day(moment: datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "j M") if moment else ""
+
+
+def item_status_sentence(
+    *, status: str, removed_at: datetime | None = None, request: RequestFacts | None = None, note: str = ""
+) -> str:
+    """One plain sentence (or two) on where a link stands for the survivor, agreeing with the item's
+    status and the removal request covering it. `note` is matching's `item_check_notes` sentence for
+    a page a check could not read fully; it is used as is, never re-worded here."""
+    if status == ItemStatus.REMOVED:
+        if removed_at:
+            return str(_("Removed on %(day)s.") % {"day": _day(removed_at)})
+        return str(_("Removed."))
+    if request is not None and request.status == "removed":
+        if request.removal_disputed:
+            return str(
+                _(
+                    "The website says it removed this, but our last check still found your photo here. Your"
+                    " advocate is following this up."
+                )
+            )
+        if request.replied_at:
+            return str(
+                _("The website says it removed this on %(day)s. We are checking that it is gone.")
+                % {"day": _day(request.replied_at)}
+            )
+        return str(_("The website says it removed this. We are checking that it is gone."))
+    found: dict[str, object] = {
+        ItemStatus.REPORTED: _("We have not checked this link yet."),
+        ItemStatus.CHECKING: _("We are checking this link now."),
+        ItemStatus.LIVE: _("We found a copy of your photo here."),
+        ItemStatus.NO_MATCH: _("We opened this page and did not find your photos there."),
+        ItemStatus.UNREACHABLE: _("We could not open this page."),
+        ItemStatus.NEEDS_REVIEW: _(
+            "We found a face here that may be yours. A person will look before anything is done."
+        ),
+    }
+    first = note if (note and status == ItemStatus.UNREACHABLE) else str(found.get(status, found[ItemStatus.REPORTED]))
+    then = _request_sentence(request)
+    return f"{first} {then}" if then else first
+
+
+def _request_sentence(request: RequestFacts | None) -> str:
+    if request is None:
+        return ""
+    if request.status in {"approved", "queued"}:
+        return str(_("A removal request is about to be sent."))
+    if request.status == "delivery_failed":
+        return str(_("We could not send the removal request yet. Your advocate will try again."))
+    if request.status == "sent":
+        if request.sent_at:
+            return str(
+                _("We asked the website to remove it on %(day)s and are waiting for an answer.")
+                % {"day": _day(request.sent_at)}
+            )
+        return str(_("We asked the website to remove it and are waiting for an answer."))
+    if request.status == "acknowledged":
+        return str(_("The website has received our removal request and is looking at it."))
+    if request.status == "needs_info":
+        return str(_("The website asked for more information. Your advocate will answer."))
+    if request.status == "rejected":
+        return str(_("The website refused to remove it. Your advocate will decide the next step."))
+    return ""
+
+
+def request_status_sentence(*, request: RequestFacts, items_removed: bool) -> str:
+    """Where a removal request stands, in words that agree with its links: a website's "removed" is
+    "removed" only once our checks found the links gone."""
+    if request.status == "removed":
+        if items_removed:
+            return str(_("Removed."))
+        if request.removal_disputed:
+            return str(_("The website says it removed it, but our last check still found it."))
+        return str(_("The website says it removed it. We are checking."))
+    return {
+        "approved": str(_("About to be sent.")),
+        "queued": str(_("About to be sent.")),
+        "delivery_failed": str(_("Not sent yet: your advocate will try again.")),
+        "sent": str(_("Sent. Waiting for an answer.")),
+        "acknowledged": str(_("The website is looking at it.")),
+        "needs_info": str(_("The website asked for more information.")),
+        "rejected": str(_("The website refused.")),
+    }.get(request.status, "")
+
+
+def case_survivor_links(
+    *, items: list[ReportedItem], requests: dict[int, RequestFacts], notes: dict[int, str]
+) -> list[LinkLine]:
+    """Each link with where it is and one plain sentence (requests and notes by item id)."""
+    return [
+        LinkLine(
+            item=item,
+            where=item_where(item.url),
+            sentence=item_status_sentence(
+                status=item.status,
+                removed_at=item.removed_at,
+                request=requests.get(item.pk),
+                note=notes.get(item.pk, ""),
+            ),
+        )
+        for item in items
+    ]
+
+
+def case_survivor_headline(*, case: Case, statuses: list[str], requests: list[RequestFacts]) -> str:
+    """The case page's top line, true of the links (`statuses`, one per link) and of the requests
+    still covering links not yet removed (`requests`)."""
+    if case.status in {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}:
+        return case_plain_status(case)
+    if not statuses:
+        return str(_("We have your case. You have not given us any links yet."))
+    if all(s == ItemStatus.REMOVED for s in statuses):
+        return str(_PLAIN_STATUS[CaseStatus.RESOLVED])
+    if any(s in {ItemStatus.REPORTED, ItemStatus.CHECKING} for s in statuses):
+        return str(_("We have your case. We are still checking some of the links you gave us."))
+    if any(r.status in _REQUEST_UNDER_WAY or r.status == "removed" for r in requests):
+        return str(_("We have asked websites to remove your photos and are waiting for them to act."))
+    if any(s in {ItemStatus.LIVE, ItemStatus.NEEDS_REVIEW} for s in statuses):
+        return str(
+            _("Every check has finished. We found copies of your photos: each link below says what happens next.")
+        )
+    return str(_("Every check has finished. Each link below says what we found."))
 
 
 def case_survivor_summary(*, case: Case) -> dict[str, Any]:
