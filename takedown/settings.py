@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "takedown.notices",
     "takedown.platforms",
     "takedown.web",
+    "takedown.demo",
     "drf_spectacular",
     "drf_spectacular_sidecar",
 ]
@@ -564,13 +565,17 @@ CASE_RETENTION_DAYS = _env_int("CASE_RETENTION_DAYS", 365)
 # Check a reported link as soon as it is reported (tests switch this off where they do not run a
 # local server, so they never reach the internet).
 CHECK_ON_REPORT = _env_bool("CHECK_ON_REPORT", True)
-# Loopback addresses (and any port) may be fetched only by the project's own tests.
+# Loopback addresses (and any port) may be fetched only by the project's own tests and the demo
+# (scripts/run, development only: its demo site on 127.0.0.1, DEMO_SITE_PORT).
 FETCH_ALLOW_LOOPBACK = _env_bool("FETCH_ALLOW_LOOPBACK", False)
 if PRODUCTION and FETCH_ALLOW_LOOPBACK:
     raise ImproperlyConfigured("FETCH_ALLOW_LOOPBACK is for tests only and must be off in production.")
 # A dotted path to a resolver (host -> addresses) replacing the system's; the test suite uses one
 # that resolves nothing, so no test can reach the internet.
 FETCH_RESOLVER = os.environ.get("FETCH_RESOLVER", "")
+# The local demo site's port on 127.0.0.1 (`manage.py demo_site`, started by scripts/run; the demo
+# cases' links point at it through the demo resolver, takedown.demo.hosts).
+DEMO_SITE_PORT = _env_int("DEMO_SITE_PORT", 8001)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "TakedownBot/0.1 (+https://takedown.invalid/bot)")
 FETCH_TOTAL_TIMEOUT = _env_int("FETCH_TOTAL_TIMEOUT", 90)
 # Transient failures (timeouts, 5xx, dropped connections) are retried 5 times, waiting about

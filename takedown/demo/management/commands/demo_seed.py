@@ -1,8 +1,4 @@
-"""Load the demo organisation, its advocate and two survivor cases, and print how to sign in.
-
-It lives in the cases app (not organizations, where the organisation and advocate come from)
-because it seeds cases too, and a floor may only call the floors below it.
-"""
+"""Load the demo organisation, its advocate and a survivor case in every state, and print how to sign in."""
 
 from __future__ import annotations
 
@@ -11,15 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from takedown.cases.demo import demo_cases_seed
+from takedown.demo.seed import demo_cases_seed
 from takedown.organizations.demo import DEMO_ORGANIZATION_SLUG, demo_seed
 from takedown.organizations.models import Organization
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organisation, an advocate with TOTP enrolled and two survivor cases "
-        "(open, in progress) with a new PIN each run (development only)."
+        "Create the demo organisation, an advocate with TOTP enrolled and a survivor case in every state "
+        "(checked against the local demo site), with a new PIN each run (development only)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
