@@ -14,11 +14,13 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 
 from takedown.cases import services as case_services
@@ -237,3 +239,12 @@ def test_the_beat_builds_snapshots_through_a_real_worker(
     finally:
         os.killpg(beat.pid, signal.SIGTERM)
         beat.wait(timeout=30)
+
+
+def test_the_command_publishes_snapshots_before_workers_start(world: World, snapshots: Path) -> None:
+    out = StringIO()
+    call_command("bank_snapshots_build", stdout=out)
+    assert "pdq: published pdq-" in out.getvalue() and list(snapshots.glob("pdq-*.tdsnap"))
+    out = StringIO()
+    call_command("bank_snapshots_build", stdout=out)
+    assert "pdq: not due (latest at change" in out.getvalue()
