@@ -47,11 +47,11 @@ from takedown.hashing.bundle import FACE_MODEL
 
 #: Largest distance between two descriptors still called "the same person" (bench/faces.py: chosen
 #: on one half of the face pairs for a false-match rate of at most 0.05 %, checked on the other).
-FACE_MATCH_THRESHOLD: Final = 0.525
+FACE_MATCH_THRESHOLD: Final = 0.485
 #: A face this close to a template without matching is not called "no match" when it is poor (small,
 #: blurred or turned: the distance is unreliable) or when other evidence supports it: fusion sends
 #: it to review. About one comparison in a hundred between different people falls this close.
-FACE_REVIEW_THRESHOLD: Final = 0.6
+FACE_REVIEW_THRESHOLD: Final = 0.56
 #: Frames are shrunk so their longer side is at most this many pixels before detection.
 DEFAULT_MAX_SIDE: Final = 1024
 #: HOG finds faces down to about 80 px; one upsampling step finds them down to about 40 px.
