@@ -9,23 +9,25 @@ import time
 import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client
 
+from tests.demo.conftest import demo  # noqa: F401 - the demo's settings, registry and demo site port
 from tests.organizations.test_staff_access import current_code
 
-pytestmark = pytest.mark.django_db
+# The seed's cases are checked on commit against the demo site, as in use.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_demo_seed_prints_credentials_that_work(client: Client, tmp_path) -> None:
-    with override_settings(VAR_DIR=tmp_path):
-        out = io.StringIO()
-        call_command("demo_seed", stdout=out)
-        call_command("demo_seed", stdout=io.StringIO())  # idempotent
-        text = out.getvalue()
-        code_out = io.StringIO()
-        before = int(time.time()) // 30
-        call_command("demo_totp_code", stdout=code_out)
-        after = int(time.time()) // 30
+@pytest.mark.usefixtures("demo")
+def test_demo_seed_prints_credentials_that_work(client: Client) -> None:
+    out = io.StringIO()
+    call_command("demo_seed", stdout=out)
+    call_command("demo_seed", stdout=io.StringIO())  # idempotent
+    text = out.getvalue()
+    code_out = io.StringIO()
+    before = int(time.time()) // 30
+    call_command("demo_totp_code", stdout=code_out)
+    after = int(time.time()) // 30
     email = re.search(r"email:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
     password = re.search(r"password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
     secret = re.search(r"TOTP secret:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
