@@ -8,6 +8,7 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import translation
 
 from takedown.cases.models import Case, CaseStatus, ItemStatus
 from takedown.cases.selectors import (
@@ -167,3 +168,11 @@ def test_a_closed_or_withdrawn_case_says_so_whatever_its_links() -> None:
         (CaseStatus.WITHDRAWN, "This case was withdrawn."),
     ]:
         assert case_survivor_headline(case=Case(status=status), statuses=["live"], requests=[]) == expected
+
+
+def test_the_sentences_read_in_spanish() -> None:
+    with translation.override("es"):
+        assert item_status_sentence(status=ItemStatus.LIVE) == "Encontramos aquí una copia de tu foto."
+        assert item_status_sentence(status=ItemStatus.REMOVED, removed_at=DAY).startswith("Retirado el 7")
+        line = case_survivor_headline(case=Case(status=CaseStatus.OPEN), statuses=["reported"], requests=[])
+        assert line.startswith("Hemos recibido tu caso. Todavía estamos comprobando")
