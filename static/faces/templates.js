@@ -26,6 +26,11 @@ export const MAX_SIDE = 1024;
 export const MAX_FACES = 20;
 /** Faces narrower than this (in pixels of the shrunk picture) are flagged as too small to be a good template. */
 export const SMALL_FACE = 80;
+/** A chip whose sharpness (variance of the Laplacian of its grey levels) is below this is flagged as
+ * blurred; a face turned more than MAX_TURN (0 facing the camera, 1 in profile) as turned. The same
+ * limits as the server's (takedown/detectors/faces.py MIN_SHARPNESS, MAX_TURN). */
+export const MIN_SHARPNESS = 60;
+export const MAX_TURN = 0.35;
 
 /** A picture that cannot be used; `code` says why ("unreadable", "too-large", "models"). */
 export class FaceError extends Error {
@@ -131,12 +136,41 @@ function cropOf(canvas, box, side = 160) {
   return crop;
 }
 
-/** The 128-d descriptor of one face from its five landmarks: the mean over the four looks. */
+/** The 128-d descriptor of one face from its five landmarks (the mean over the four looks), and its chip. */
 async function describe(faceapi, canvas, points5) {
   const net = faceapi.nets.faceRecognitionNet;
+  const chip = drawChip(canvas, points5);
   const vectors = [];
-  for (const look of looks(drawChip(canvas, points5))) vectors.push(await net.computeFaceDescriptor(look));
-  return Array.from(vectors[0], (_x, i) => vectors.reduce((sum, v) => sum + v[i], 0) / vectors.length);
+  for (const look of looks(chip)) vectors.push(await net.computeFaceDescriptor(look));
+  const vector = Array.from(vectors[0], (_x, i) => vectors.reduce((sum, v) => sum + v[i], 0) / vectors.length);
+  return { vector, chip };
+}
+
+/** Variance of the Laplacian of a chip's grey levels, as the server's sharpness(). */
+export function sharpness(chip) {
+  const { width, height, data } = chip.getContext("2d").getImageData(0, 0, chip.width, chip.height);
+  const grey = new Float64Array(width * height);
+  for (let i = 0; i < grey.length; i++) grey[i] = 0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2];
+  let sum = 0, sumSq = 0, n = 0;
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const i = y * width + x;
+      const lap = grey[i - 1] + grey[i + 1] + grey[i - width] + grey[i + width] - 4 * grey[i];
+      sum += lap; sumSq += lap * lap; n++;
+    }
+  }
+  const mean = sum / n;
+  return sumSq / n - mean * mean;
+}
+
+/** 0 facing the camera, about 1 in profile, from the five chip points (the server's face_turn()). */
+export function faceTurn(points5) {
+  const [outerRight, , outerLeft, , nose] = points5;
+  const mx = (outerRight[0] + outerLeft[0]) / 2, my = (outerRight[1] + outerLeft[1]) / 2;
+  const span = Math.hypot(outerRight[0] - outerLeft[0], outerRight[1] - outerLeft[1]);
+  if (span < 1e-6) return 1;
+  const ax = (outerRight[0] - outerLeft[0]) / span, ay = (outerRight[1] - outerLeft[1]) / span;
+  return Math.min(1, Math.abs((nose[0] - mx) * ax + (nose[1] - my) * ay) / (span / 2));
 }
 
 /**
@@ -156,7 +190,7 @@ export async function chipDescriptor(chipImage) {
  * {box: [left, top, right, bottom] in the picture's own pixels, points (the five landmarks the chip
  * is aligned on, [x, y] in the picture's pixels), score (detector confidence 0..1),
  * vector (128 numbers, the template), crop (a canvas to show the survivor), quality: {width (px of
- * the searched picture), small (bool)}}. Rejects with FaceError("unreadable") for a file that is
+ * the searched picture), small, sharpness, blurred, turn, turned}}. Rejects with FaceError("unreadable") for a file that is
  * not a picture. `minConfidence` is the detector's cut-off; `offset` moves face-api's five points
  * towards dlib's (chip.js DLIB_FIVE_OFFSET; a benchmark passes zeros to measure without it).
  */
@@ -171,7 +205,9 @@ export async function findFaces(blob, { minConfidence = 0.5, offset = DLIB_FIVE_
     const { x, y, width, height } = result.detection.box;
     const box = [x, y, x + width, y + height];
     const points5 = fivePoints(result.landmarks.positions, offset);
-    const vector = await describe(faceapi, canvas, points5);
+    const { vector, chip } = await describe(faceapi, canvas, points5);
+    const sharp = sharpness(chip);
+    const turn = faceTurn(points5);
     faces.push({
       box: box.map((v) => Math.round(v / scale)),
       points: points5.map(([px, py]) => [Math.round((px / scale) * 10) / 10, Math.round((py / scale) * 10) / 10]),
@@ -179,7 +215,14 @@ export async function findFaces(blob, { minConfidence = 0.5, offset = DLIB_FIVE_
       score: Math.round(result.detection.score * 1000) / 1000,
       vector: vector.map((v) => Math.round(v * 1e6) / 1e6),
       crop: cropOf(canvas, box),
-      quality: { width: Math.round(width), small: width < SMALL_FACE },
+      quality: {
+        width: Math.round(width),
+        small: width < SMALL_FACE,
+        sharpness: Math.round(sharp * 10) / 10,
+        blurred: sharp < MIN_SHARPNESS,
+        turn: Math.round(turn * 1000) / 1000,
+        turned: turn > MAX_TURN,
+      },
     });
   }
   return { width: Math.round(canvas.width / scale), height: Math.round(canvas.height / scale), faces };

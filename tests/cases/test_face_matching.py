@@ -3,7 +3,9 @@ and the review of links that detectors flagged without a hash match."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,6 +25,8 @@ from tests.cases.conftest import bundle_text, shared_photo, staff_client
 from tests.cases.test_authorisation_matrix import survivor_client
 
 pytestmark = pytest.mark.django_db
+
+PORTRAIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces" / "barack_obama" / "obama1.jpg"
 
 
 def face(seed: int) -> BundleFace:
@@ -84,6 +88,35 @@ def test_templates_need_the_separate_consent_and_are_stored_encrypted(opened: se
     assert no_faces.status_code == 400 and "no face templates" in no_faces.content.decode()
     broken = client.post("/case/faces/", {"consent": "on", "bundle": "{not json"})
     assert broken.status_code == 400 and FaceTemplate.objects.count() == 2
+
+
+def test_a_portrait_chosen_as_the_file_gets_a_plain_answer_and_is_not_kept(opened: services.OpenedCase) -> None:
+    """Issue 16: choosing a portrait where the template file goes said "That is not a face template
+    file"; it now says what to do instead, and nothing is stored."""
+    client = survivor_client(opened.case.reference, opened.pin)
+    portrait = PORTRAIT.read_bytes()
+    upload = SimpleUploadedFile("me.jpg", portrait, content_type="image/jpeg")
+    response = client.post("/case/faces/", {"consent": "on", "bundle_file": upload})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "That is a photo, not a face template file." in html and "Choose photos of your face" in html
+    assert FaceTemplate.objects.count() == 0 and not Case.objects.get(pk=opened.case.pk).consent_face_matching
+
+
+def test_templates_made_in_the_browser_arrive_in_their_own_field(opened: services.OpenedCase) -> None:
+    client = survivor_client(opened.case.reference, opened.pin)
+    page = client.get("/case/faces/")
+    # The one page whose policy lets TensorFlow.js compile WebAssembly; every other page stays strict.
+    assert "'wasm-unsafe-eval'" in page["Content-Security-Policy"]
+    assert "'wasm-unsafe-eval'" not in client.get("/case/")["Content-Security-Policy"]
+    html = page.content.decode()
+    assert 'name="browser_bundle"' in html and "data-face-maker" in html
+    assert re.search(r'<input id="face-photos" type="file"[^>]*>', html) and 'name="face-photos"' not in html
+    empty = client.post("/case/faces/", {"consent": "on", "browser_bundle": ""})
+    assert empty.status_code == 400 and "Choose photos of your face" in empty.content.decode()
+    response = client.post("/case/faces/", {"consent": "on", "browser_bundle": faces_bundle(face(1), face(2))})
+    assert response.status_code == 302
+    assert FaceTemplate.objects.filter(case=opened.case).count() == 2
 
 
 def test_turning_face_matching_off_deletes_every_template(opened: services.OpenedCase) -> None:

@@ -179,6 +179,8 @@ class FaceMatchingForm(forms.Form):
         ),
         error_messages={"required": _("Please tick the box to agree, or leave face matching off.")},
     )
+    #: Filled by the page's script (static/js/faces-page.js) with the templates made on the device.
+    browser_bundle = forms.CharField(widget=forms.HiddenInput, required=False)
     bundle_file = forms.FileField(
         label=_("The file the faces command made (takedown-faces.json)"),
         required=False,
@@ -189,6 +191,13 @@ class FaceMatchingForm(forms.Form):
     )
 
     MAX_FILE_BYTES = 1024 * 1024
+    #: How pictures a survivor may pick here by mistake begin (JPEG, PNG, GIF, WebP, HEIC/AVIF, BMP, TIFF).
+    PICTURE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+
+    @classmethod
+    def _is_picture(cls, head: bytes) -> bool:
+        webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+        return head.startswith(cls.PICTURE_MAGIC) or webp or head[4:8] == b"ftyp"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -196,12 +205,29 @@ class FaceMatchingForm(forms.Form):
         if upload is not None:
             if upload.size is not None and upload.size > self.MAX_FILE_BYTES:
                 raise forms.ValidationError(_("That file is too large for a face template file."))
+            content = upload.read()
+            if self._is_picture(content[:16]):
+                # The picture itself is dropped here, unread beyond its first bytes, and never kept.
+                raise forms.ValidationError(
+                    _(
+                        "That is a photo, not a face template file. To use photos of your face, choose "
+                        "them with Choose photos of your face: they stay on your device and only the "
+                        "face templates are sent."
+                    )
+                )
             try:
-                data["bundle"] = upload.read().decode("utf-8")
+                data["bundle"] = content.decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError(_("That is not a face template file.")) from None
+        elif not (data.get("bundle") or "").strip():
+            data["bundle"] = data.get("browser_bundle") or ""
         if not (data.get("bundle") or "").strip():
-            raise forms.ValidationError(_("Choose the file the faces command made, or paste its contents."))
+            raise forms.ValidationError(
+                _(
+                    "Choose photos of your face and tick This is me under your face (or, for advocates, "
+                    "a face template file)."
+                )
+            )
         return data
 
 

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -382,10 +383,19 @@ def withdraw(request: SurvivorRequest) -> HttpResponse:
     return render(request, "cases/withdraw.html", {"form": form})
 
 
+def _allow_wasm(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """TensorFlow.js compiles face-api's WebAssembly: the one addition to the strict policy, on the
+    face-matching page only (without it the models still run on the plain JavaScript backend, several
+    times slower). django-csp's decorator is typed for views taking a plain HttpRequest."""
+    return csp_update({"script-src": ["'wasm-unsafe-eval'"]})(view)  # type: ignore[return-value]
+
+
 @require_http_methods(["GET", "POST"])
 @survivor_required
+@_allow_wasm
 def faces(request: SurvivorRequest) -> HttpResponse:
-    """Face matching: what a face template is, a separate consent, adding templates, turning it off."""
+    """Face matching: what a face template is, a separate consent, adding templates (made in the
+    browser from portraits that never leave the device, or a file from the command line), turning it off."""
     actor, case = request.actor, request.case
     form = FaceMatchingForm()
     off_form = FaceMatchingOffForm()
