@@ -33,7 +33,7 @@ SCENES: tuple[Scene, ...] = (
     Scene("new", "new", "x", "/demo_poster/status/1001"),
     Scene("match", "checked with a match", "reddit", "/r/demo/comments/1002/"),
     Scene("drafted", "notice drafted", "x", "/demo_poster/status/1003"),
-    Scene("sent", "sent awaiting answer", "reddit", "/r/demo/comments/1004/"),
+    Scene("sent", "sent and awaiting answer", "reddit", "/r/demo/comments/1004/"),
     Scene("overdue", "overdue", "x", "/demo_poster/status/1005"),
     # The page is taken down (as the platform would) after the notice is sent: the re-check finds it gone.
     Scene("removed", "removed", "reddit", "/r/demo/comments/1006/"),

@@ -31,7 +31,7 @@ from takedown.cases.services.signin import case_access_recover
 from takedown.core.access import Actor
 from takedown.core.models import ActorKind
 from takedown.demo.pictures import picture
-from takedown.demo.scenes import SCENES, Scene
+from takedown.demo.scenes import DEMO_HOSTS, SCENES, Scene
 from takedown.demo.site import running, set_online
 from takedown.hashing.bundle import build_bundle, make_item
 from takedown.hashing.media import hash_file
@@ -49,6 +49,7 @@ from takedown.notices.services import (
 from takedown.organizations.models import Organization
 from takedown.organizations.selectors import membership_organization_ids
 from takedown.registry.models import ContentKind, Jurisdiction
+from takedown.registry.selectors import platform_for_host
 
 #: What the demo advocate records to give a new PIN (the lost-PIN service requires two checks).
 _DEMO_IDENTITY_CHECKS = ("case_reference", "known_in_person")
@@ -56,6 +57,10 @@ _DEMO_IDENTITY_CHECKS = ("case_reference", "known_in_person")
 DEMO_FETCH_RESOLVER = "takedown.demo.hosts.resolve"
 #: How long ago the overdue case's notice went out: past any platform's follow-up window.
 _OVERDUE_BY = timedelta(days=30)
+
+
+class RegistryNotLoaded(Exception):
+    """The demo links' platforms are not in the registry (`manage.py load_platforms` first)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,12 @@ def demo_cases_seed(*, organization: Organization, advocate_email: str) -> list[
     checks on report are off, so the "new" case stays unchecked and every other check is the one
     asked for; the fetcher reaches the demo site through the demo resolver on loopback.
     """
+    missing = sorted(host for host in DEMO_HOSTS.values() if platform_for_host(host) is None)
+    if missing:
+        # Else drafting would look the hosts up (RDAP) and record a made-up contact in the registry.
+        raise RegistryNotLoaded(
+            f"The platform registry does not list {', '.join(missing)}: run manage.py load_platforms first."
+        )
     advocate = _advocate_actor(advocate_email=advocate_email)
     path = _cases_file()
     known: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

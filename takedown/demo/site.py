@@ -123,13 +123,22 @@ def is_serving(port: int) -> bool:
         return False
 
 
+class DemoSiteUnavailable(Exception):
+    """The port is taken by something that is not the demo site."""
+
+
 @contextmanager
 def running(port: int) -> Iterator[None]:
     """The demo site on `port` for the duration: the one already serving, or one in a thread."""
     if is_serving(port):
         yield
         return
-    server = make_server(port)
+    try:
+        server = make_server(port)
+    except OSError as exc:
+        raise DemoSiteUnavailable(
+            f"The demo site cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}): choose a free DEMO_SITE_PORT."
+        ) from exc
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,10 +13,14 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from takedown.cases.models import Case, ItemStatus
+from takedown.core.access import Actor
 from takedown.demo.scenes import SCENES
 from takedown.demo.site import taken_down
 from takedown.matching.models import ItemCheck, Verdict
 from takedown.notices.models import Escalation, EscalationRung, Notice, NoticeStatus
+from takedown.registry.services import platforms_load
+from tests.conftest import free_port
+from tests.notices.conftest import registry_data
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the checks run on commit, as in use
 
@@ -24,7 +29,7 @@ STATES = [
     "new",
     "checked with a match",
     "notice drafted",
-    "sent awaiting answer",
+    "sent and awaiting answer",
     "overdue",
     "removed",
     "needing review",
@@ -74,7 +79,7 @@ def test_demo_seed_makes_every_state_once_and_again_without_duplicates(demo: int
     assert cases["notice drafted"].notices.get().status == NoticeStatus.DRAFT
 
     now = timezone.now()
-    sent = _platform_notice(cases["sent awaiting answer"])
+    sent = _platform_notice(cases["sent and awaiting answer"])
     assert sent.status == NoticeStatus.SENT and sent.due_at is not None and sent.due_at > now
     overdue = _platform_notice(cases["overdue"])
     assert overdue.status == NoticeStatus.SENT and overdue.due_at is not None and overdue.due_at < now
@@ -111,4 +116,18 @@ def test_demo_seed_makes_again_a_case_deleted_since(demo: int) -> None:
 def test_demo_seed_refuses_production(tmp_path) -> None:
     with override_settings(VAR_DIR=tmp_path, PRODUCTION=True), pytest.raises(CommandError):
         call_command("demo_seed", stdout=io.StringIO())
+    assert not Case.objects.exists()
+
+
+def test_demo_seed_asks_for_the_registry_and_a_free_port(settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path
+    settings.DEMO_SITE_PORT = free_port()
+    with pytest.raises(CommandError, match="load_platforms"):
+        call_command("demo_seed", stdout=io.StringIO())
+    platforms_load(actor=Actor.system(), data=registry_data())
+    with socket.socket() as taken:  # something else listens on the port
+        taken.bind(("127.0.0.1", settings.DEMO_SITE_PORT))
+        taken.listen()
+        with pytest.raises(CommandError, match="DEMO_SITE_PORT"):
+            call_command("demo_seed", stdout=io.StringIO())
     assert not Case.objects.exists()

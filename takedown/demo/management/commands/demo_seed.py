@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from takedown.demo.seed import demo_cases_seed
+from takedown.demo.seed import RegistryNotLoaded, demo_cases_seed
+from takedown.demo.site import DemoSiteUnavailable
 from takedown.organizations.demo import DEMO_ORGANIZATION_SLUG, demo_seed
 from takedown.organizations.models import Organization
 
@@ -22,9 +23,12 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("Demo data is for development only.")
         credentials = demo_seed()
-        cases = demo_cases_seed(
-            organization=Organization.objects.get(slug=DEMO_ORGANIZATION_SLUG), advocate_email=credentials.email
-        )
+        try:
+            cases = demo_cases_seed(
+                organization=Organization.objects.get(slug=DEMO_ORGANIZATION_SLUG), advocate_email=credentials.email
+            )
+        except (DemoSiteUnavailable, RegistryNotLoaded) as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
             "\n".join(
                 [
