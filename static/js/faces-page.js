@@ -49,7 +49,7 @@ export function mountFaceMaker(root) {
     box.checked = !several; // with several faces in one photo, the survivor ticks their own
     const label = make("label", { for: box.id }, text("thisIsMe"));
     const tick = make("div", { class: "checkbox" });
-    tick.append(box, label);
+    tick.append(label, box); // the site's checkbox rows put the box first visually (site.css)
     item.append(face.crop, caption, tick);
     const q = face.quality;
     const warnings = [q.small && text("small"), q.blurred && text("blurred"), q.turned && text("turned")].filter(Boolean);
