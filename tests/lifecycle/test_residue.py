@@ -31,6 +31,7 @@ AUDIT_DATA_KEYS = {
     "retention_days", "by", "feed_entries",
     # notices (issue 15): the intake and whether a legal deadline runs, steps proposed, the contact choice
     "intake", "legal_deadline", "escalations", "rungs", "own_email", "still_up", "checked", "escalation_of",
+    "by_survivor",  # approval: whether the survivor approved (a yes/no, nothing identifying)
 }  # fmt: skip
 
 
