@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
 import socket
 import urllib.error
 import urllib.request
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
 from pytest_django import Settings
 
-from takedown.cases.models import ItemStatus
+from takedown.cases.models import Case, ItemStatus
 from takedown.cases.services import case_open
 from takedown.core.access import Actor
 from takedown.demo.hosts import resolve
@@ -22,6 +26,7 @@ from takedown.matching.models import CheckTrigger, Verdict
 from takedown.matching.services import item_check_request
 from takedown.organizations.services import organization_create
 from takedown.registry.selectors import platform_for_host
+from tests.organizations.test_staff_access import current_code
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the check runs on commit, as in use
 
@@ -78,3 +83,27 @@ def test_the_demo_resolver_sends_only_the_demo_names_to_the_demo_site(demo: int)
 
 def socket_answer(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)))
+
+
+def test_check_now_on_the_new_demo_case_finds_the_match(demo: int, settings: Settings, client: Client) -> None:
+    """What a newcomer does after scripts/run: sign in as the demo advocate, open the new case, press "Check now"."""
+    settings.FETCH_RESOLVER = "takedown.demo.hosts.resolve"  # as scripts/run sets them for the server
+    settings.FETCH_ALLOW_LOOPBACK = True
+    out = io.StringIO()
+    call_command("demo_seed", stdout=out)
+    text = out.getvalue()
+    reference = re.search(r"^demo case: (\S+) PIN \d{8} \(new\)$", text, re.M).group(1)  # type: ignore[union-attr]
+    email = re.search(r"email:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    password = re.search(r"password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"TOTP secret:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    client.post("/accounts/login/", {"login": email, "password": password})
+    client.post("/accounts/2fa/authenticate/", {"code": current_code(secret)})
+    item = Case.objects.get(reference=reference).items.get()
+    assert item.status == ItemStatus.REPORTED
+
+    with running(demo):  # scripts/run's demo site (the seed's own stopped when it finished)
+        response = client.post(f"/staff/cases/{item.case_id}/items/{item.pk}/check/")
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.status == ItemStatus.LIVE
+    assert item.checks.get().verdict == Verdict.MATCH
