@@ -14,6 +14,7 @@ sweeps publish such work again from PostgreSQL, which is the record of what is t
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Task
@@ -24,11 +25,18 @@ from takedown.celery import app
 logger = logging.getLogger(__name__)
 
 
+#: Threads of one web process that reach `_task` at once import the tasks modules one at a time:
+#: without it, a thread could look a name up while another is still registering the tasks.
+_import_lock = threading.Lock()
+
+
 def _task(name: str) -> Task:  # type: ignore[type-arg]
-    """The registered task `name`. A web process has not imported the tasks modules (a worker
-    does at start): the first lookup of an unknown name imports them, as a worker would."""
+    """The registered task `name`. `takedown.wsgi` imports the tasks modules at start (as a worker
+    does); any other process (a command, a test) imports them at the first unknown name."""
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        with _import_lock:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 
