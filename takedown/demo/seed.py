@@ -79,6 +79,13 @@ def _cases_file() -> Path:
     return Path(settings.VAR_DIR) / "demo_cases.json"
 
 
+def _save(known: dict[str, str]) -> None:
+    path = _cases_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known), encoding="utf-8")
+    path.chmod(0o600)
+
+
 def _advocate_actor(*, advocate_email: str) -> Actor:
     user = get_user_model().objects.get(email=advocate_email)
     return Actor(
@@ -177,12 +184,10 @@ def demo_cases_seed(*, organization: Organization, advocate_email: str) -> list[
                 case = _open(scene=scene, organization=organization)
                 _play(scene=scene, advocate=advocate, case=case)
             known[scene.key] = case.reference
+            _save(known)  # at once: a run that fails half way leaves no case to be made twice
         deadlines_review()  # what the beat does every few minutes: overdue and disputed removals flagged now
     for scene in SCENES:
         case = Case.objects.get(reference=known[scene.key])
         pin = case_access_recover(actor=advocate, case=case, checks=_DEMO_IDENTITY_CHECKS)
         seeded.append(DemoCase(reference=case.reference, pin=pin, state=scene.state))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(known), encoding="utf-8")
-    path.chmod(0o600)
     return seeded
