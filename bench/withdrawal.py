@@ -143,6 +143,13 @@ def main() -> None:
             ("withdrawal request (tombstones + case withdrawn)", "10,001 hashes", new_times),
             ("erase task (after the request)", "10,001 hashes", erase_times),
         ]
+        # Stopping sharing tombstones the same entries through feed_sync_case (batched bulk_update).
+        case = shared_case(organization, advocate)
+        started = time.perf_counter()
+        services.case_sharing_set(actor=Actor(kind="survivor", case_id=case.pk), case=case, share=False)
+        rows.append(
+            ("survivor stops sharing (all entries become tombstones)", "10,001 hashes", [time.perf_counter() - started])
+        )
         if args.baseline_frames:
             # The old way grows faster than the case (its feed update is one CASE expression per
             # column over every entry): measured once, on a smaller case, with the new way beside it.

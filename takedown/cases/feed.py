@@ -16,6 +16,7 @@ Lock order: the case row first (the caller holds it), then feed entries, then th
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -30,6 +31,9 @@ from takedown.hashing.signals import hash_trusted
 
 # Signals shared with platforms. dHash is not: no platform exchanges it.
 FEED_SIGNALS = ("pdq", "phash", "md5", "sha256")
+
+#: Feed entries per UPDATE statement when many change at once (sharing stopped, a case closed).
+FEED_UPDATE_BATCH = 500
 
 
 def _take_change_ids(count: int) -> list[int]:
@@ -66,73 +70,104 @@ def feed_sync_case(*, case_id: int) -> int:
 
     An entry that stops being shared becomes a tombstone (value and digest cleared); if its hash
     was deleted (withdrawal) the link to the case is cleared too. Idempotent: calling it twice
-    changes nothing the second time.
+    changes nothing the second time. Linear in the case's size: values are decrypted only for the
+    entries that become active, and tombstones are written in one statement.
     """
     case = Case.objects.filter(pk=case_id).first()
     sharing = case_shares_hashes(case)
-    hashes = list(RegisteredHash.objects.filter(case_id=case_id, signal__in=FEED_SIGNALS)) if case else []
+    hashes = (
+        list(RegisteredHash.objects.filter(case_id=case_id, signal__in=FEED_SIGNALS).defer("value")) if case else []
+    )
     wanted = {rh.pk: rh for rh in hashes if sharing and _shareable(rh)}
-    existing = list(FeedEntry.objects.select_for_update().filter(case_id=case_id))
+    # A value is present exactly when its digest is (both are set and cleared together).
+    existing = list(FeedEntry.objects.select_for_update().filter(case_id=case_id).defer("value"))
     known = {e.registered_hash_id for e in existing if e.registered_hash_id is not None}
     present = {rh.pk for rh in hashes}
     now = timezone.now()
-    changed: list[FeedEntry] = []
+    activated: list[FeedEntry] = []
+    tombstones: list[FeedEntry] = []
     for entry in existing:
         rh = wanted.get(entry.registered_hash_id) if entry.registered_hash_id is not None else None
         if rh is not None:
             if entry.status != FeedStatus.ACTIVE:
-                entry.status, entry.value, entry.value_digest = FeedStatus.ACTIVE, rh.value, rh.value_digest
-                entry.vouch_id = rh.vouch_id
-                changed.append(entry)
+                activated.append(entry)
             continue
         gone = entry.registered_hash_id is None or entry.registered_hash_id not in present
-        if entry.status == FeedStatus.ACTIVE or entry.value is not None or (gone and entry.case_id is not None):
-            entry.status, entry.value, entry.value_digest = FeedStatus.WITHDRAWN, None, ""
-            entry.vouch_id = None
+        if entry.status == FeedStatus.ACTIVE or entry.value_digest or (gone and entry.case_id is not None):
             if gone:
                 entry.case_id, entry.registered_hash_id, entry.held_at = None, None, None
-            changed.append(entry)
+            tombstones.append(entry)
+    new_pks = [pk for pk in wanted if pk not in known]
+    needed = [*new_pks, *(e.registered_hash_id for e in activated if e.registered_hash_id is not None)]
+    values = dict(RegisteredHash.objects.filter(pk__in=needed).values_list("pk", "value")) if needed else {}
+    for entry in activated:
+        rh = wanted[entry.registered_hash_id or 0]  # activated entries all have their hash
+        entry.status, entry.value, entry.value_digest = FeedStatus.ACTIVE, values[rh.pk], rh.value_digest
+        entry.vouch_id = rh.vouch_id
     created = [
         FeedEntry(
             public_id=_new_public_id(),
-            signal=rh.signal,
+            signal=wanted[pk].signal,
             status=FeedStatus.ACTIVE,
-            registered_hash_id=rh.pk,
+            registered_hash_id=pk,
             case_id=case_id,
-            value=rh.value,
-            value_digest=rh.value_digest,
-            vouch_id=rh.vouch_id,
+            value=values[pk],
+            value_digest=wanted[pk].value_digest,
+            vouch_id=wanted[pk].vouch_id,
         )
-        for pk, rh in wanted.items()
-        if pk not in known
+        for pk in new_pks
     ]
-    if not changed and not created:
+    if not activated and not tombstones and not created:
         return 0
-    ids = iter(_take_change_ids(len(changed) + len(created)))
-    for entry in [*changed, *created]:
+    ids = iter(_take_change_ids(len(tombstones) + len(activated) + len(created)))
+    for entry in [*tombstones, *activated, *created]:
         entry.change_id, entry.updated_at = next(ids), now
-    if changed:
-        FeedEntry.objects.bulk_update(
-            changed,
-            [
-                "change_id",
-                "status",
-                "value",
-                "value_digest",
-                "case_id",
-                "registered_hash",
-                "vouch",
-                "held_at",
-                "updated_at",
-            ],
-        )
-        orphaned = [e.pk for e in changed if e.case_id is None]
+    if tombstones:
+        _write_tombstones(tombstones, now)
+        orphaned = [e.pk for e in tombstones if e.case_id is None]
         if orphaned:
             # Platforms' verdicts on hashes that no longer exist go too (a withdrawal leaves no
             # residue); they belong to the platforms app, which reads this event.
             outbox_emit("feed.entries_withdrawn", {"entry_ids": orphaned})
+    if activated:
+        FeedEntry.objects.bulk_update(
+            activated,
+            ["change_id", "status", "value", "value_digest", "vouch", "updated_at"],
+            # bulk_update writes one CASE expression per column over the rows it is given, so its
+            # cost grows with the square of a batch: batches keep it linear.
+            batch_size=FEED_UPDATE_BATCH,
+        )
     FeedEntry.objects.bulk_create(created, batch_size=1000)
-    return len(changed) + len(created)
+    return len(tombstones) + len(activated) + len(created)
+
+
+def _write_tombstones(entries: list[FeedEntry], now: datetime) -> None:
+    """One UPDATE for any number of tombstones (each with its own change id; links cleared for the
+    entries whose hash is gone)."""
+    table = FeedEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS entry
+            SET change_id = v.change_id, status = %s, value = NULL, value_digest = '', vouch_id = NULL,
+                case_id = CASE WHEN v.orphan THEN NULL ELSE entry.case_id END,
+                registered_hash_id = CASE WHEN v.orphan THEN NULL ELSE entry.registered_hash_id END,
+                held_at = CASE WHEN v.orphan THEN NULL ELSE entry.held_at END,
+                updated_at = %s
+            FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::bigint[]) AS change_id,
+                         unnest(%s::boolean[]) AS orphan) AS v
+            WHERE entry.id = v.id
+            """,  # noqa: S608 - the table name is the model's own; every value is a parameter
+            [
+                FeedStatus.WITHDRAWN,
+                now,
+                [e.pk for e in entries],
+                [e.change_id for e in entries],
+                [e.case_id is None for e in entries],
+            ],
+        )
+    for entry in entries:
+        entry.status, entry.value, entry.value_digest, entry.vouch_id = FeedStatus.WITHDRAWN, None, "", None
 
 
 @transaction.atomic
