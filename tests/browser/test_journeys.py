@@ -130,7 +130,7 @@ def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -
 
     page.get_by_role("link", name="Withdraw my case and delete everything").click()
     assert_accessible(page, "survivor-09-withdraw")
-    page.get_by_label("Yes, stop everything and delete my case, my hashes and my contact details.").check()
+    page.get_by_label("Yes, stop everything and delete my case, my photo fingerprints and my contact details.").check()
     page.get_by_role("button", name="Withdraw and delete").click()
     expect(page.get_by_role("heading", name="Your case is deleted")).to_be_visible()
     assert not Case.objects.filter(reference=reference).exists()

@@ -53,7 +53,10 @@ class ReportForm(forms.Form):
         error_messages={"required": _("Please confirm you have read what we keep.")},
     )
     consent_share_hashes = forms.BooleanField(
-        label=_("Share my hashes with websites that promise to block re-uploads (you can stop this at any time)."),
+        label=_(
+            "Share my photo fingerprints with websites that promise to block re-uploads"
+            " (you can stop this at any time)."
+        ),
         required=False,
     )
     bundle = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -163,7 +166,7 @@ class NoticeContactForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(
-        label=_("Yes, stop everything and delete my case, my hashes and my contact details."),
+        label=_("Yes, stop everything and delete my case, my photo fingerprints and my contact details."),
         error_messages={"required": _("Please tick the box to confirm.")},
     )
 

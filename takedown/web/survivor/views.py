@@ -301,7 +301,7 @@ def add_hashes(request: SurvivorRequest) -> HttpResponse:
         except InvalidInput as exc:
             form.add_error("bundle", exc.message)
         else:
-            messages.success(request, _("Added %(n)d hash(es).") % {"n": added})
+            messages.success(request, _("Added %(n)d photo fingerprint(s).") % {"n": added})
             return redirect("cases:home")
     return _case_page(request, actor, case, status=400, hashes_form=form)
 
