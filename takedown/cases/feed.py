@@ -27,6 +27,7 @@ from takedown.core.access import Actor
 from takedown.core.audit import audit_record
 from takedown.core.errors import Conflict
 from takedown.core.outbox import outbox_emit
+from takedown.hashing.pairing import is_window_only
 from takedown.hashing.signals import hash_trusted
 
 # Signals shared with platforms. dHash is not: no platform exchanges it.
@@ -52,7 +53,15 @@ def _take_change_ids(count: int) -> list[int]:
 
 
 def _shareable(rh: RegisteredHash) -> bool:
-    return rh.vouch_id is not None and rh.signal in FEED_SIGNALS and hash_trusted(rh.signal, rh.quality)
+    # Variants registered only for the checking side's search windows (parts of the picture,
+    # off-centre crops) are not shared: platforms compare whole pictures with what they receive,
+    # and a part of a picture would only add chances of a false match there.
+    return (
+        rh.vouch_id is not None
+        and rh.signal in FEED_SIGNALS
+        and hash_trusted(rh.signal, rh.quality)
+        and not is_window_only(rh.variant)
+    )
 
 
 def case_shares_hashes(case: Case | None) -> bool:

@@ -176,6 +176,21 @@ def test_feed_sync_is_idempotent(world: World) -> None:
     assert feed_sync_case(case_id=world.case.pk) == 0
 
 
+def test_variants_registered_for_windows_only_stay_out_of_the_feed(world: World) -> None:
+    """Parts of the picture and off-centre crops (issue 17) are only for the service's own
+    search windows; platforms get the original and the whole-picture variants."""
+    registered = {rh.variant for rh in shared_hashes(world.case.pk, "pdq")}
+    assert {"part-b20", "crop-k55t15l15", "crop-c20", "original"} <= registered
+    fed = set(
+        FeedEntry.objects.filter(case_id=world.case.pk, status=FeedStatus.ACTIVE).values_list(
+            "registered_hash__variant", flat=True
+        )
+    )
+    assert "original" in fed
+    assert "crop-c20" in fed
+    assert not any(v.startswith(("part-", "crop-k")) for v in fed)
+
+
 def lookup(client: Client, hashes: list[tuple[str, str]]) -> list[dict[str, Any]]:
     response = client.post(
         "/api/v1/lookup/",
