@@ -11,6 +11,7 @@ from pytest_django.live_server_helper import LiveServer
 from takedown.cases import services
 from takedown.core.access import Actor
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.browser.report_steps import next_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,9 +37,13 @@ def walk_the_choice(page: Page) -> None:
 
 def test_the_report_form_shows_the_email_field_only_for_email(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/start/report/")
+    page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    for _ in range(4):
+        next_step(page)
     walk_the_choice(page)
     screenshot(page, "survivor-report-email-chosen")
-    # Sent back with errors (boxes not ticked), email still chosen: the field stays shown and filled.
+    # Sent back with errors (not signed), email still chosen: the field stays shown and filled.
+    next_step(page)
     page.get_by_role("button", name="Send my request").click()
     expect(page.locator(".error-summary, .errorlist").first).to_be_visible()
     expect(page.locator("#id_contact_email")).to_be_visible()

@@ -12,6 +12,7 @@ from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.browser.report_steps import next_step, send_unfinished
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,6 +31,8 @@ def held_items(page: Page) -> list[dict[str, object]]:
 
 def test_files_held_after_a_form_error_are_listed_and_new_files_add(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/start/report/")
+    page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    next_step(page)
     page.locator("[data-hasher-input]").first.set_input_files(
         [str(PHOTOS / "kodak" / "kodim01.png"), str(PHOTOS / "kodak" / "kodim02.png")]
     )
@@ -37,8 +40,8 @@ def test_files_held_after_a_form_error_are_listed_and_new_files_add(page: Page, 
     before = held_items(page)
     assert len(before) == 2
 
-    # Sent without the required boxes: the form comes back with an error and the bundle held.
-    page.get_by_role("button", name="Send my request").click()
+    # Sent without signing: the form comes back with errors and the bundle held.
+    send_unfinished(page)
     expect(page.locator(".error-summary, .errorlist").first).to_be_visible()
     assert len(held_items(page)) == 2
 

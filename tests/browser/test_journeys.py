@@ -21,6 +21,7 @@ from takedown.core.access import Actor
 from takedown.hashing.bundle import load_bundle
 from takedown.organizations.services import organization_create, staff_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.browser.report_steps import next_step
 from tests.cases.test_face_matching import face, faces_bundle
 from tests.conftest import totp_code
 
@@ -61,11 +62,16 @@ def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -
 
     page.wait_for_url("**/start/report/")
     page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    next_step(page)  # the report form comes in steps (static/js/report-steps.js)
     hash_in_page(page, [PHOTOS / "kodak" / "kodim03.png", COCO[0]], expected=2)
+    next_step(page)
     page.get_by_label("Links where the images appear (one per line)").fill(
         "https://tube.example/watch?v=1\nhttps://pics.example/p/2"
     )
+    next_step(page)
     page.get_by_label("United States").check()
+    next_step(page)
+    next_step(page)
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("Sam Doe")
     assert_accessible(page, "survivor-03-report")
@@ -92,6 +98,8 @@ def test_survivor_journey(page: Page, live_server: LiveServer, tmp_path: Path) -
     page.get_by_role("link", name="I have saved them: go to my case").click()
     page.wait_for_url("**/case/")
     page.get_by_role("button", name="Sign out").click()
+    # The sign-out answer moves the page to / by script: wait for it, or it can land after the goto below.
+    page.wait_for_url(live_server.url + "/")
 
     page.goto(live_server.url + "/case/sign-in/")
     assert_accessible(page, "survivor-05-sign-in")
@@ -150,10 +158,13 @@ def test_privacy_no_photo_byte_leaves_the_browser(page: Page, live_server: LiveS
     page.on("request", record)
     page.goto(live_server.url + "/start/report/")
     page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    next_step(page)
     hash_in_page(page, files, expected=5)
     bundle_text = page.locator('input[name="bundle"]').first.input_value()
     bundle = load_bundle(bundle_text)
     assert len(bundle.items) == 5
+    for _ in range(4):
+        next_step(page)
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("Private Person")
     page.get_by_role("button", name="Send my request").click()

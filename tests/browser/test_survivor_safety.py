@@ -22,6 +22,7 @@ from takedown.cases.access import SURVIVOR_SESSION_KEY
 from takedown.core.access import Actor
 from takedown.organizations.services import organization_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.browser.report_steps import next_step, send_unfinished
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -164,7 +165,7 @@ def test_an_error_swaps_the_form_and_focuses_the_error_summary(page: Page, live_
 
 def test_the_hasher_works_on_a_report_form_swapped_in_with_errors(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/start/report/")
-    page.get_by_role("button", name="Send my request").click()
+    send_unfinished(page)
     expect(page.locator("[data-error-summary]")).to_be_focused()
     expect(page.locator("[data-hasher].takedown-hasher--ready")).to_have_count(1)
     page.locator("[data-hasher-input]").first.set_input_files([str(PHOTOS / "kodak" / "kodim03.png")])
@@ -174,8 +175,13 @@ def test_the_hasher_works_on_a_report_form_swapped_in_with_errors(page: Page, li
 
 def fill_report(page: Page) -> None:
     page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    next_step(page)  # the report form comes in steps (static/js/report-steps.js)
+    next_step(page)
     page.get_by_label("Links where the images appear (one per line)").fill("https://tube.example/watch?v=1")
+    next_step(page)
     page.get_by_label("United States").check()
+    next_step(page)
+    next_step(page)
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("Sam Doe")
 
