@@ -195,7 +195,9 @@ def straighten(im: Image.Image, rng: np.random.Generator, draw: Draw) -> bytes:
 # ------------------------------------------------------------------ crops
 
 
-def _crop_box(w: int, h: int, keep_x: float, keep_y: float, rng: np.random.Generator, centred: bool) -> tuple[int, ...]:
+def _crop_box(
+    w: int, h: int, keep_x: float, keep_y: float, rng: np.random.Generator, centred: bool
+) -> tuple[int, int, int, int]:
     cw, ch = round(w * keep_x), round(h * keep_y)
     if centred:
         left, top = (w - cw) // 2, (h - ch) // 2

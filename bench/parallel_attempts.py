@@ -24,8 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.doc_sections import replace  # noqa: E402
+from doc_sections import replace  # noqa: E402 - the other bench scripts import it the same way
 
 OUT = ROOT / "docs" / "benchmarks" / "parallel_attempts.md"
 HARNESS = [

@@ -122,7 +122,7 @@ def main() -> None:
     # Tasks are published to Redis as in production (nobody consumes them here), not run inline:
     # the request's time is what is measured; the erase task is timed on its own below.
     celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8")
+    celery_app.conf.broker_url = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8")  # type: ignore[misc]  # settable at run time; the stubs say read-only
     connection.settings_dict["TEST"]["NAME"] = f"test_takedown_bench_withdrawal_{os.getpid()}"
     old_name = connection.settings_dict["NAME"]
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
