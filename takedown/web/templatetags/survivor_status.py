@@ -48,20 +48,23 @@ def survivor_status(case: Case, item_rows: list[tuple[ReportedItem, str]]) -> Su
     """`item_rows`: the page's links with matching's `item_check_notes` sentence for each (or "")."""
     items = [item for item, _note in item_rows]
     notes = {item.pk: note for item, note in item_rows if note}
-    notices = list(
-        case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
-        .select_related("platform")
-        .prefetch_related("items")
-        .order_by("updated_at", "id")
-    )
+    shown = case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
+    notices = list(shown.select_related("platform").order_by("updated_at", "id"))
+    # Which links each request covers, in one query whatever the number of requests (the page's
+    # query count does not grow with the case: tests/cases/test_query_counts.py).
+    covers: dict[int, list[int]] = {}
+    for notice_id, item_id in Notice.items.through.objects.filter(notice__in=shown).values_list(
+        "notice_id", "reporteditem_id"
+    ):
+        covers.setdefault(notice_id, []).append(item_id)
     by_item: dict[int, RequestFacts] = {}
     for notice in notices:  # oldest first: the latest request covering a link wins
-        for item in notice.items.all():
-            by_item[item.pk] = _facts(notice)
+        for item_id in covers.get(notice.pk, []):
+            by_item[item_id] = _facts(notice)
     status_of = {item.pk: item.status for item in items}
     requests: list[tuple[Notice, str]] = []
     for notice in reversed(notices):  # newest first, as before
-        covered = [status_of.get(item.pk, item.status) for item in notice.items.all()]
+        covered = [status_of[pk] for pk in covers.get(notice.pk, []) if pk in status_of]
         removed = bool(covered) and all(s == ItemStatus.REMOVED for s in covered)
         requests.append((notice, request_status_sentence(request=_facts(notice), items_removed=removed)))
     open_requests = [facts for pk, facts in by_item.items() if status_of.get(pk) not in {None, ItemStatus.REMOVED}]
