@@ -23,7 +23,15 @@ LONG_URLS = [
     "https://videos.example-hosting-platform.com/user/someone/uploads/2026/12/another-really-long-slug-here?ref=share&utm_source=messenger",
     "https://forum.example/t/" + "x" * 120,
 ]
-PUBLIC_PAGES = ["/", "/start/", "/start/safety/", "/start/under-18/", "/start/report/", "/case/sign-in/"]
+PUBLIC_PAGES = [
+    "/",
+    "/what-we-keep/",
+    "/start/",
+    "/start/safety/",
+    "/start/under-18/",
+    "/start/report/",
+    "/case/sign-in/",
+]
 CASE_PAGES = ["/case/", "/case/faces/", "/case/withdraw/"]
 
 
@@ -81,6 +89,16 @@ def test_survivor_pages_reflow_at_320_px(narrow: Page, live_server: LiveServer) 
     send_unfinished(page)
     expect(page.locator(".error-summary, .errorlist").first).to_be_visible()
     widths["/start/report/ (errors)"] = (overflow(page), wider_elements(page))
+    # Finished and sent: the device advice, then the reference and PIN.
+    page.get_by_label("Links where the images appear (one per line)").fill(LONG_URLS[0])
+    page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
+    page.get_by_label("Type your name to sign").fill("Sam Doe")
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_test_id("device-advice")).to_be_visible()
+    widths["PIN page (advice)"] = (overflow(page), wider_elements(page))
+    page.get_by_text("Show my reference and PIN").click()
+    expect(page.get_by_test_id("pin")).to_be_visible()
+    widths["PIN page (shown)"] = (overflow(page), wider_elements(page))
     sign_in(page, live_server.url)
     for path in CASE_PAGES:
         page.goto(live_server.url + path)
@@ -89,6 +107,11 @@ def test_survivor_pages_reflow_at_320_px(narrow: Page, live_server: LiveServer) 
     expect(page.get_by_text("videos.example-hosting-platform.com/watch/aVeryLong", exact=False)).to_be_visible()
     screenshot(page, "survivor-case-320px")
     assert check_accessibility(page) == []
+    page.goto(live_server.url + "/case/withdraw/")
+    page.get_by_label("Yes, stop everything and delete my case", exact=False).check()
+    page.get_by_role("button", name="Withdraw and delete").click()
+    expect(page.get_by_role("heading", name="Your case is deleted")).to_be_visible()
+    widths["withdrawn"] = (overflow(page), wider_elements(page))
     assert {path: w for path, w in widths.items() if w[0] > 0} == {}
 
 
