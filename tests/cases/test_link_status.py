@@ -5,6 +5,7 @@ states that agree with the links, and a top line that is true."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +20,14 @@ from takedown.cases.selectors import (
     request_status_sentence,
 )
 from takedown.notices.models import NoticeStatus
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The sentences are compared in English whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
+
 
 DAY = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SENT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)

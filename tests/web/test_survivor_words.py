@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from takedown.cases import services
 from takedown.core.access import Actor
@@ -25,6 +27,13 @@ def visible_text(html: str) -> str:
 def hasher_texts(html: str) -> str:
     """The hasher's sentences, which the page's script shows (data-text-* attributes)."""
     return " ".join(re.findall(r'data-text-[a-z-]+="([^"]*)"', html))
+
+
+@pytest.fixture(autouse=True)
+def _restore_language() -> Iterator[None]:
+    """The Spanish page activates Spanish in this thread; later tests get the language back."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 @pytest.fixture
