@@ -22,6 +22,5 @@ urlpatterns = [
     path("case/withdraw/", views.withdraw, name="withdraw"),
     path("case/requests/<int:notice_id>/approve/", views.approve_notice, name="approve_notice"),
     path("case/requests/<int:notice_id>/contact/", views.notice_contact, name="notice_contact"),
-    path("case/requests/<int:notice_id>/contact/", views.notice_contact, name="notice_contact"),
     path("case/requests/<int:notice_id>/decline/", approval.decline_notice, name="decline_notice"),
 ]
