@@ -8,10 +8,9 @@ from playwright.sync_api import Page, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from takedown.cases import services
-from takedown.core.access import Actor
 from tests.browser.fixtures import check_accessibility, screenshot
 from tests.browser.report_steps import next_step
+from tests.cases.conftest import survivor_case_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,16 +52,7 @@ def test_the_report_form_shows_the_email_field_only_for_email(page: Page, live_s
 
 
 def test_the_case_page_shows_the_email_field_only_for_email(page: Page, live_server: LiveServer) -> None:
-    opened = services.case_open(
-        actor=Actor(kind="survivor"),
-        signature_name="Sam",
-        jurisdictions=["US"],
-        content_kind="authentic",
-        consent_share_hashes=False,
-        contact_preference="none",
-        contact_email="",
-        urls=["https://pics.example/p/1"],
-    )
+    opened = survivor_case_open(["https://pics.example/p/1"])
     page.goto(live_server.url + "/case/sign-in/")
     page.get_by_label("Case reference").fill(opened.case.reference)
     page.get_by_label("PIN").fill(opened.pin)

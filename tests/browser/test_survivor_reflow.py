@@ -11,10 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from takedown.cases import services
-from takedown.core.access import Actor
 from tests.browser.fixtures import check_accessibility, screenshot
 from tests.browser.report_steps import send_unfinished
+from tests.cases.conftest import survivor_case_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,16 +60,7 @@ def wider_elements(page: Page) -> list[str]:
 
 
 def sign_in(page: Page, base: str) -> None:
-    opened = services.case_open(
-        actor=Actor(kind="survivor"),
-        signature_name="Sam",
-        jurisdictions=["US"],
-        content_kind="authentic",
-        consent_share_hashes=False,
-        contact_preference="none",
-        contact_email="",
-        urls=LONG_URLS,
-    )
+    opened = survivor_case_open(LONG_URLS)
     page.goto(base + "/case/sign-in/")
     page.get_by_label("Case reference").fill(opened.case.reference)
     page.get_by_label("PIN").fill(opened.pin)

@@ -8,13 +8,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from takedown.cases import services
 from takedown.core.access import Actor
 from takedown.notices.models import Notice
 from takedown.notices.services import notice_draft, notice_mark_ready
 from takedown.organizations.models import Organization
 from takedown.organizations.services import organization_create
 from tests.browser.fixtures import check_accessibility, screenshot
+from tests.cases.conftest import survivor_case_open
 from tests.notices.conftest import registry  # noqa: F401 - the platform registry fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -66,16 +66,8 @@ def test_giving_a_website_my_own_email_needs_the_warning_on_a_phone(page: Page, 
     org = organization_create(actor=Actor.system(), name="Helpline", slug="helpline", kind="helpline")
     Organization.objects.filter(pk=org.pk).update(notice_contact_email="notices@helpline.example.org")
     org.refresh_from_db()
-    opened = services.case_open(
-        actor=Actor(kind="survivor"),
-        signature_name="Sam",
-        jurisdictions=["US"],
-        content_kind="authentic",
-        consent_share_hashes=False,
-        contact_preference="email",
-        contact_email="sam@example.net",
-        urls=["https://t.me/somechannel/12"],
-        organization=org,
+    opened = survivor_case_open(
+        ["https://t.me/somechannel/12"], contact_preference="email", contact_email="sam@example.net", organization=org
     )
     staff = Actor(kind="staff", mfa_verified=True)
     case = opened.case

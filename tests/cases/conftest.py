@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
+from takedown.cases.services import OpenedCase, case_open
 from takedown.core.access import Actor
 from takedown.hashing.bundle import build_bundle, dump_bundle, make_item
 from takedown.hashing.media import hash_file
@@ -17,6 +19,21 @@ from tests.conftest import totp_code
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
 PASSWORD = "correct horse battery staple"
+
+
+def survivor_case_open(urls: list[str], **overrides: Any) -> OpenedCase:
+    """A case as a survivor opens it with no photo fingerprints shared and no contact; `overrides`
+    change any of case_open's answers (e.g. contact_preference="email", organization=...)."""
+    answers: dict[str, Any] = {
+        "signature_name": "Sam",
+        "jurisdictions": ["US"],
+        "content_kind": "authentic",
+        "consent_share_hashes": False,
+        "contact_preference": "none",
+        "contact_email": "",
+        **overrides,
+    }
+    return case_open(actor=Actor(kind="survivor"), urls=urls, **answers)
 
 
 def shared_photo(n: int) -> Path:

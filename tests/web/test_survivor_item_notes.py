@@ -11,21 +11,13 @@ from takedown.cases import services
 from takedown.cases.models import ItemStatus
 from takedown.core.access import Actor
 from takedown.matching.models import CheckState, CheckTrigger, ItemCheck, Verdict
+from tests.cases.conftest import survivor_case_open
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_page_behind_an_age_gate_is_explained_on_the_survivor_s_page(client: Client) -> None:
-    opened = services.case_open(
-        actor=Actor(kind="survivor"),
-        signature_name="Sam",
-        jurisdictions=["US"],
-        content_kind="authentic",
-        consent_share_hashes=False,
-        contact_preference="none",
-        contact_email="",
-        urls=["https://adult.example/video/5", "https://news.example/a"],
-    )
+    opened = survivor_case_open(["https://adult.example/video/5", "https://news.example/a"])
     gated, _plain = opened.case.items.order_by("id")
     now = timezone.now()
     # What a finished check of an age-gated page leaves (tests/matching/test_pages.py runs one for real).

@@ -10,8 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from takedown.cases import services
-from takedown.core.access import Actor
+from tests.cases.conftest import survivor_case_open
 from tests.web.helpers import survivor_sign_in_session
 
 pytestmark = pytest.mark.django_db
@@ -38,16 +37,7 @@ def _restore_language() -> Iterator[None]:
 
 @pytest.fixture
 def signed_in(client: Client) -> Client:
-    opened = services.case_open(
-        actor=Actor(kind="survivor"),
-        signature_name="Sam",
-        jurisdictions=["US"],
-        content_kind="authentic",
-        consent_share_hashes=False,
-        contact_preference="none",
-        contact_email="",
-        urls=["https://pics.example/p/1"],
-    )
+    opened = survivor_case_open(["https://pics.example/p/1"])
     survivor_sign_in_session(client, opened.case.pk)
     return client
 
