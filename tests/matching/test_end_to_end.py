@@ -16,6 +16,7 @@ from takedown.core.access import Actor
 from takedown.matching.evidence import evidence_verify
 from takedown.matching.models import CheckState, CheckTrigger, ItemCheck, Verdict
 from takedown.matching.services import item_check_request
+from tests.browser.report_steps import next_step
 from tests.conftest import wait_for
 from tests.matching.conftest import Site, center_cropped, page_with, photo, recompressed
 
@@ -45,9 +46,15 @@ def test_report_through_the_browser_is_checked_by_a_real_worker(
 
     page.goto(live_server.url + "/start/report/")
     page.get_by_label("I have read what Takedown keeps and who sees it.").check()
+    next_step(page)  # the report form comes in steps (static/js/report-steps.js)
     page.locator("[data-hasher-input]").first.set_input_files([str(photo(3)), str(photo(5))])
     expect(page.locator("[data-hasher-status]").first).to_contain_text("2 file", timeout=60_000)
+    next_step(page)
     page.get_by_label("Links where the images appear (one per line)").fill("\n".join(urls))
+    next_step(page)
+    page.get_by_label("United States").check()
+    next_step(page)
+    next_step(page)
     page.get_by_label("I believe in good faith that these images were shared without my consent.").check()
     page.get_by_label("Type your name to sign").fill("E2E")
     page.get_by_role("button", name="Send my request").click()
