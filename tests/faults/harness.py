@@ -608,18 +608,24 @@ class Stack:
 
     def sweep(self) -> None:
         """What the beat does every few minutes: publish again work whose message was lost."""
+        from django.conf import settings
         from django.db import connection
 
         from takedown.core.outbox import outbox_relay
         from takedown.matching.services import checks_resume
         from takedown.notices.services import deliveries_resume
 
+        # The beat runs with the workers' settings: a `case.items_reported` message this relay takes
+        # must request the check, as the workers' relay would (not be consumed as "checks are off").
+        settings.CHECK_ON_REPORT = True
         try:
             outbox_relay()
             checks_resume()
             deliveries_resume()
         except Exception:  # noqa: BLE001 - the database is down (a restart scenario): the next sweep tries again
             connection.close()
+        finally:
+            settings.CHECK_ON_REPORT = False
 
     def settle(self, cases: list[int], notices: list[int], timeout: float) -> None:
         """Wait (sweeping) until every check is done and every notice sent or failed, or time runs out."""
