@@ -69,6 +69,18 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request in Spanish leaves Spanish active in the test's thread (LocaleMiddleware activates it
+    and nothing deactivates it after the test client's request): each test starts and ends in the
+    default language, so a later test's English assertions do not depend on the order."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_banks() -> Iterator[None]:
     """The consented bank lives in the process and follows the feed's change ids, which restart at 1
     in every test's database (never in production): each test starts with no bank."""
