@@ -43,7 +43,7 @@ from takedown.hashing import __version__
 from takedown.hashing.bundle import Bundle, load_bundle
 from takedown.hashing.errors import BundleError, HashingError
 from takedown.hashing.hashes import FRAME, Hash
-from takedown.hashing.matcher import Match, best_match, hash_found
+from takedown.hashing.matcher import Match, best_match, hash_found, prepare_found
 from takedown.hashing.video import found_segment_hashes
 
 #: Exit status when the arguments or the bundle cannot be used.
@@ -81,8 +81,9 @@ def best_in_bundle(bundle: Bundle, found: Sequence[Hash]) -> tuple[Match | None,
     """The best match of a found medium over every bundle item, chosen as the service chooses it
     (a match beats a miss, then the smaller distance)."""
     best: tuple[Match, str] | None = None
+    prepared = prepare_found(found)
     for item in bundle.items:
-        match = best_match(list(item.hashes), list(found))
+        match = best_match(list(item.hashes), prepared)
         if match is None:
             continue
         if best is None or (match.matched, -match.distance) > (best[0].matched, -best[0].distance):

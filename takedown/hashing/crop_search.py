@@ -22,7 +22,10 @@ Window families (checking side, all windows of the copy as found, identity orien
   apart: PDQ of a window scaled 2% from the registered crop still matched 86% of photos, 3%
   only 50%), window offsets on a grid of :data:`SEARCH_STEP` of the copy on both axes;
 - *one axis*: the copy lost a share of one side only (cropped to a square or to 4:5 as feeds
-  do): the other axis is whole, so the window's position along it is the registered start.
+  do): the other axis is whole, so the window's position along it is the registered start;
+- *skewed*: the copy lost a different share of each side, up to :data:`MAX_SKEW` apart
+  (:func:`skewed_pairs`), on a grid of :data:`SKEW_STEP` search steps. Offsets of every family
+  cover only the positions where some registered start fits (:meth:`CropGroup.offset_spans`).
 
 Measured (bench/robustness.py, docs/benchmarks/robustness.md): see the crop rows. Windows carry
 the quality of the whole found view. PDQ of all windows is computed together
@@ -101,13 +104,33 @@ class CropGroup:
         A ``found_keep`` above 1 is a copy with a margin around the whole picture (the picture
         is ``1 / found_keep`` of the copy, anywhere in it): the crop starts ``p / found_keep``
         after the picture, and the picture anywhere from 0 to ``1 - 1 / found_keep``."""
+        spans = self.offset_spans(found_keep)
+        return spans[0][0], spans[-1][1]
+
+    def offset_spans(self, found_keep: float) -> list[tuple[float, float]]:
+        """The offsets of :meth:`offset_range` as the union of one interval per registered start.
+
+        A copy keeping ``f`` and starting at ``a`` (``0 <= a <= 1 - f``) holds the crop starting
+        at ``p`` at offset ``(p - a) / f`` when the crop fits inside it. For a share well above
+        the group's own, the starts' intervals do not meet, and the gap between them holds no
+        registered crop: skipping it cut the windows of the larger shares by up to two thirds."""
         f, g = found_keep, self.keep
         if f > 1:
             side = 1 / f
-            return min(self.starts) * side, max(self.starts) * side + 1 - side
-        lows = [(p - min(1 - f, p)) / f for p in self.starts]
-        highs = [(p - max(0.0, p + g - f)) / f for p in self.starts]
-        return max(0.0, min(lows)), min(1 - g / f, max(highs))
+            return [(min(self.starts) * side, max(self.starts) * side + 1 - side)]
+        top = 1 - g / f
+        spans = sorted(
+            (max(0.0, (p - min(1 - f, p)) / f), min(top, (p - max(0.0, p + g - f)) / f)) for p in self.starts
+        )
+        merged: list[tuple[float, float]] = []
+        for low, high in spans:
+            if high < low - 1e-9:
+                continue
+            if merged and low <= merged[-1][1] + SEARCH_STEP:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        return merged or [(0.0, max(0.0, top))]
 
 
 #: The registered crop groups and the shares each is searched at (3% apart, 70%-97%).
@@ -178,12 +201,50 @@ REGION_CODES: Final = ("b20", "q1", "q2", "q3", "q4", "ml", "mr")
 REGION_WINDOWS: Final[tuple[RegionWindow, ...]] = tuple(r for r in REGION_CANDIDATES if r.code in REGION_CODES)
 
 
+#: Shares of a side a found copy is searched at, over every group (see :data:`CROP_GROUPS`).
+ALL_KEEPS: Final = tuple(sorted({f for g in CROP_GROUPS for f in g.found_keeps if f <= 1}))
+#: How much the shares of the two sides of a copy may differ (share of the side). A crop made by
+#: hand or to a feed's frame rarely keeps the aspect ratio: with the same share on both axes only,
+#: 10-30% off each axis (the second within 10% of the first) was 70% recalled on held-out photos.
+#: Two steps of the share grid (0.06) recalled 49 of 50 tune-half copies; one step (0.03) 38 of 40.
+MAX_SKEW: Final = 0.06
+#: Offset grid of the skewed windows, in steps of :data:`SEARCH_STEP`: 1.5 steps kept 49 of the
+#: 50 copies that 1 step recalled and cut the windows per copy from ~17,000 to ~10,000 (2 steps:
+#: 46 of 50). The checking side stays under 150 ms per 12 MP copy (docs/benchmarks/robustness.md).
+SKEW_STEP: Final = 1.5
+
+
+def skewed_pairs(group: CropGroup) -> list[tuple[float, tuple[float, ...]]]:
+    """(share of the rows, shares of the columns) searched for a group besides the same share on
+    both axes: pairs of different shares at most :data:`MAX_SKEW` apart whose smaller share is
+    one of the group's own (a group's crops also fit inside a copy that kept more of a side;
+    a smaller share belongs to a smaller group)."""
+    home = [f for f in group.found_keeps if f <= 1]
+    if not home:
+        return []
+    out = []
+    for f_rows in ALL_KEEPS:
+        columns = tuple(
+            f for f in ALL_KEEPS if f != f_rows and abs(f - f_rows) <= MAX_SKEW + 1e-9 and min(f, f_rows) in home
+        )
+        if columns:
+            out.append((f_rows, columns))
+    return out
+
+
 def grid(length: int, window: int, low: float, high: float, step: float = SEARCH_STEP) -> list[int]:
     """Pixel offsets from ``low`` to ``high`` (shares of ``length``), at most ``step`` apart."""
     count = max(1, math.ceil((high - low) / step - 1e-9) + 1)
     shares = np.linspace(low, high, count)
     pixels = np.clip(np.round(shares * length).astype(np.int64), 0, max(0, length - window))
     return sorted({int(p) for p in pixels})
+
+
+def span_grid(
+    length: int, window: int, spans: Sequence[tuple[float, float]], step: float = SEARCH_STEP
+) -> tuple[int, ...]:
+    """:func:`grid` over each of several intervals, merged."""
+    return tuple(sorted({p for low, high in spans for p in grid(length, window, low, high, step)}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +264,7 @@ def box_families(
     groups: Sequence[CropGroup] = CROP_GROUPS,
     regions: Sequence[RegionWindow] = REGION_WINDOWS,
     step: float = SEARCH_STEP,
+    skew: bool = True,
 ) -> Iterator[BoxFamily]:
     """Every box family of a found copy of this size: crop groups (same share, one axis) and
     the overlay regions. Families that share their rows share the costly row products."""
@@ -215,8 +277,8 @@ def box_families(
             h, w = round(size * height), round(size * width)
             if h < MIN_WINDOW or w < MIN_WINDOW:
                 continue
-            low, high = group.offset_range(f)
-            tops, lefts = tuple(grid(height, h, low, high, step)), tuple(grid(width, w, low, high, step))
+            spans = group.offset_spans(f)
+            tops, lefts = span_grid(height, h, spans, step), span_grid(width, w, spans, step)
             if f > 1:
                 # A margin around the picture: the same share on both sides only.
                 yield BoxFamily(group.code, h, tops, ((w, lefts),))
@@ -225,6 +287,21 @@ def box_families(
             yield BoxFamily(group.code, h, tops, ((w, lefts), (whole_w, start_lefts)))
             # The height whole: the registered crop's own rows.
             yield BoxFamily(group.code, whole_h, start_tops, ((w, lefts),))
+        # A different share on each axis: a crop made by hand or to a feed's frame rarely keeps
+        # the aspect ratio. Rows of each share, columns of every other share it may pair with.
+        for f_rows, f_columns in skewed_pairs(group) if skew else ():
+            h = round(group.keep / f_rows * height)
+            if h < MIN_WINDOW:
+                continue
+            columns = []
+            for f in f_columns:
+                w = round(group.keep / f * width)
+                if w >= MIN_WINDOW:
+                    columns.append((w, span_grid(width, w, group.offset_spans(f), step * SKEW_STEP)))
+            if columns:
+                yield BoxFamily(
+                    group.code, h, span_grid(height, h, group.offset_spans(f_rows), step * SKEW_STEP), tuple(columns)
+                )
     for region in regions:
         top, bottom, left, right = region.removed_percents
         t, b = height * top // 100, height - height * bottom // 100
@@ -241,6 +318,7 @@ def box_window_hashes(
     groups: Sequence[CropGroup] = CROP_GROUPS,
     regions: Sequence[RegionWindow] = REGION_WINDOWS,
     offset: tuple[int, int] = (0, 0),
+    skew: bool = True,
 ) -> list[Hash]:
     """PDQ of every box window of a found image as :class:`Hash` objects for the matcher.
 
@@ -256,7 +334,7 @@ def box_window_hashes(
     blurred: dict[tuple[int, int], FloatArray] = {}
     seen: set[str] = set()
     out: list[Hash] = []
-    for family in box_families(height, width, groups, regions):
+    for family in box_families(height, width, groups, regions, skew=skew):
         # PDQ blurs by ceil(side / 128): one blurred picture per blur size, not per family.
         widest = max(w for w, _ in family.columns)
         key = (math.ceil(family.height / 128), math.ceil(widest / 128))

@@ -40,7 +40,7 @@ from takedown.fetching import (
     registrable_domain,
 )
 from takedown.hashing.hashes import Hash
-from takedown.hashing.matcher import Match, best_match
+from takedown.hashing.matcher import Match, best_match, prepare_found
 from takedown.matching.bank import bank_lookup
 from takedown.matching.evidence import evidence_digest, evidence_payload
 from takedown.matching.models import (
@@ -384,7 +384,7 @@ def check_match(*, check_id: int) -> Verdict | None:
     for medium in media:
         if not medium.hashes:
             continue
-        found = [Hash(s, v, q, var) for s, v, q, var in medium.hashes]
+        found = prepare_found([Hash(s, v, q, var) for s, v, q, var in medium.hashes])
         best: tuple[Match, str] | None = None
         for item_id, hashes in registered.items():
             match = best_match(hashes, found)

@@ -13,10 +13,18 @@ from conftest import scene
 from PIL import Image
 
 from takedown.hashing.bits import hamming_hex
-from takedown.hashing.crop_search import CROP_GROUPS, SEARCH_STEP, box_window_hashes, grid
+from takedown.hashing.crop_search import (
+    CROP_GROUPS,
+    MAX_SKEW,
+    SEARCH_STEP,
+    CropGroup,
+    box_window_hashes,
+    grid,
+    skewed_pairs,
+)
 from takedown.hashing.hashes import ORIGINAL
 from takedown.hashing.image import load_rgb, pdq_rgb
-from takedown.hashing.matcher import best_match, found_image_hashes
+from takedown.hashing.matcher import best_match, found_image_hashes, prepare_found
 from takedown.hashing.pairing import is_window_only, may_compare, window_code, window_target
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.variants import REGISTERED_VARIANTS, registered_hashes
@@ -69,6 +77,44 @@ def test_two_starts_per_axis_cover_every_position_of_a_heavy_crop() -> None:
     group = next(g for g in CROP_GROUPS if g.code == "k55")
     for position in np.linspace(0, 0.30, 31):
         assert any(start + group.keep - 0.70 <= position + 1e-9 and position <= start + 1e-9 for start in group.starts)
+
+
+@pytest.mark.parametrize("group", CROP_GROUPS, ids=lambda g: g.code)
+def test_offset_spans_hold_every_position_where_a_crop_fits(group: CropGroup) -> None:
+    """For every share searched (same or skewed) and every position of such a copy, the offset
+    of a registered crop that fits inside it lies in the spans searched, and nothing outside
+    the spans can hold a whole registered crop (the gap between two starts is skipped)."""
+    shares = {f for f in group.found_keeps if f <= 1} | {f for _rows, cols in skewed_pairs(group) for f in cols}
+    for f in sorted(shares):
+        spans = group.offset_spans(f)
+        for a in np.linspace(0, 1 - f, 41):
+            fitting = [(p - a) / f for p in group.starts if a <= p + 1e-9 and p + group.keep <= a + f + 1e-9]
+            assert fitting, (group.code, f, a)  # some registered crop fits whole
+            assert any(low - 1e-9 <= o <= high + 1e-9 for o in fitting for low, high in spans), (group.code, f, a)
+        if len(group.starts) > 1 and f >= 0.95:
+            # A share well above the group's own: the starts' intervals do not meet.
+            assert len(spans) == 2, (group.code, f, spans)
+
+
+def test_skewed_pairs_stay_within_the_skew_and_start_at_the_groups_own_share() -> None:
+    for group in CROP_GROUPS:
+        home = set(group.found_keeps)
+        for rows, columns in skewed_pairs(group):
+            for f in columns:
+                assert f != rows and abs(f - rows) <= MAX_SKEW + 1e-9
+                assert min(f, rows) in home
+
+
+def test_a_prepared_found_set_matches_as_the_plain_list(photos: Path) -> None:
+    """prepare_found only moves work out of the loop over registered media: same answers."""
+    paths = _photos(photos, 4)
+    registered = [registered_hashes(load_rgb(p.read_bytes())) for p in paths]
+    for i, path in enumerate(paths):
+        found = found_image_hashes(load_rgb(_random_crop_jpeg(path, 20, seed=i)))
+        prepared = prepare_found(found)
+        assert prepare_found(prepared) is prepared
+        for reg in registered:
+            assert best_match(reg, prepared) == best_match(reg, found)
 
 
 def test_pairing_rule() -> None:
