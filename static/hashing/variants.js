@@ -238,6 +238,10 @@ const REGION_CANDIDATES = [
   ["bl60", 40, 0, 0, 40],
   ["br60", 40, 0, 40, 0],
   ["c20", 20, 20, 20, 20],
+  ["b65", 0, 65, 0, 0],
+  ["t65", 65, 0, 0, 0],
+  ["r65", 0, 0, 0, 65],
+  ["l65", 0, 0, 65, 0],
 ];
 
 /** Every variant the Python benchmark evaluated (variants.CANDIDATE_VARIANTS), by label. */
@@ -308,6 +312,10 @@ export const REGISTERED_LABELS = Object.freeze([
   "part-q4",
   "part-ml",
   "part-mr",
+  "part-b65",
+  "part-t65",
+  "part-r65",
+  "part-l65",
 ]);
 
 /** The registered set: PDQ of each is stored under its label. */

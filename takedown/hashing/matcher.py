@@ -22,6 +22,7 @@ from takedown.hashing.hashes import FRAME, ORIGINAL, Hash
 from takedown.hashing.image import RGBArray, hash_rgb, load_rgb
 from takedown.hashing.media import MediaHashes, file_digests, hash_file, still_image_bytes
 from takedown.hashing.pairing import may_compare, window_code
+from takedown.hashing.rect_search import picture_rects
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
 from takedown.hashing.variants import content_boxes, trim_borders, trim_box
@@ -58,20 +59,24 @@ class FoundView:
 
 def found_views(rgb: RGBArray) -> list[FoundView]:
     """The copy as found, with uniform borders trimmed, and the picture inside it if it is a
-    screenshot (:func:`takedown.hashing.variants.content_box`, bridging short gaps and splitting
-    at every gap), deduplicated. The second block is hashed upright only."""
+    screenshot: the content block (:func:`takedown.hashing.variants.content_boxes`, bridging
+    short gaps and splitting at every gap) and the framed rectangles
+    (:func:`takedown.hashing.rect_search.picture_rects`), deduplicated. The split block and the
+    rectangles are hashed upright only."""
     height, width = rgb.shape[:2]
     views = [FoundView("found", rgb, (0, height, 0, width))]
     trimmed = trim_box(rgb)
     if trimmed is not None:
         top, bottom, left, right = trimmed
         views.append(FoundView("found-trim", np.ascontiguousarray(rgb[top:bottom, left:right]), trimmed))
-    for label, box in zip(("found-block", "found-block2"), content_boxes(rgb), strict=True):
-        split = label == "found-block2"
+    blocks = list(zip(("found-block", "found-block2"), content_boxes(rgb), strict=True))
+    blocks += [(f"found-rect{i + 1 if i else ''}", box) for i, box in enumerate(picture_rects(rgb))]
+    for label, box in blocks:
+        upright = label == "found-block2" or label.startswith("found-rect")
         if box is not None and all(v.box != box for v in views):
             top, bottom, left, right = box
             view = np.ascontiguousarray(rgb[top:bottom, left:right])
-            views.append(FoundView(label, view, box, dihedral=not split))
+            views.append(FoundView(label, view, box, dihedral=not upright))
     return views
 
 
@@ -116,7 +121,7 @@ def found_image_hashes(rgb: RGBArray) -> list[Hash]:
     out.extend(rotation_window_hashes(rgb, found_quality, y))
     seen = {h.variant for h in out}
     for view in views:
-        if view.label.startswith("found-block"):
+        if view.label.startswith(("found-block", "found-rect")):
             top, _bottom, left, _right = view.box
             # Same share on both axes only: a block is already the picture give or take a frame,
             # and the skewed shares would triple the windows of every screenshot.

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -89,6 +90,22 @@ def stickers(im: Image.Image) -> Image.Image:
     return out
 
 
+def stickers_over_the_middle(im: Image.Image) -> Image.Image:
+    """A heart over the middle (where a face or a body is) and a star beside it: every quarter
+    and both middle parts are touched, the outer bands are not."""
+    out = im.copy()
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    r = 0.16 * min(w, h)
+    cx, cy = 0.5 * w, 0.52 * h
+    draw.ellipse((cx - r, cy - r * 0.8, cx, cy + r * 0.2), fill=(230, 40, 60))
+    draw.ellipse((cx, cy - r * 0.8, cx + r, cy + r * 0.2), fill=(230, 40, 60))
+    draw.polygon([(cx - r * 0.97, cy - r * 0.15), (cx + r * 0.97, cy - r * 0.15), (cx, cy + r)], fill=(230, 40, 60))
+    sx, sy, s = 0.38 * w, 0.4 * h, 0.07 * min(w, h)
+    draw.polygon([(sx, sy - s), (sx + s, sy + s), (sx - s, sy + s)], fill=(255, 204, 0), outline="black")
+    return out
+
+
 def screenshot(im: Image.Image) -> Image.Image:
     """The picture in a phone post: status bar, header, margins, caption and a navigation bar."""
     w, h = im.size
@@ -102,6 +119,25 @@ def screenshot(im: Image.Image) -> Image.Image:
     canvas.paste(im, (side, status + header))
     draw.text((side, status + header + h + caption // 4), "liked by 212 others", font=font, fill=(30, 30, 30))
     draw.rectangle((0, canvas.height - nav, canvas.width, canvas.height), fill=(240, 240, 240))
+    return canvas
+
+
+def desktop_screenshot(im: Image.Image) -> Image.Image:
+    """The picture in a window on a desktop: a steep colour ramp for wallpaper, a large disc of
+    the wallpaper beside the window and touching it, a title bar, and a task bar."""
+    w, h = im.size
+    scale = min(680 / h, 820 / w)
+    pw, ph = round(w * scale), round(h * scale)
+    ramp = np.linspace(0, 1, 1600)[None, :, None]
+    wallpaper = (np.array([120, 20, 50]) * (1 - ramp) + np.array([250, 180, 110]) * ramp) * np.ones((900, 1, 1))
+    canvas = Image.fromarray(wallpaper.astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    x0, y0 = 700, 120
+    draw.ellipse((x0 - 200, y0 + ph // 4, x0 + 120, y0 + ph // 4 + 300), fill=(150, 20, 170))
+    draw.rectangle((x0 - 3, y0 - 36, x0 + pw + 3, y0 + ph + 3), fill=(60, 60, 60))
+    draw.text((x0 + 10, y0 - 30), "Preview", font=ImageFont.load_default(size=20), fill=(230, 230, 230))
+    canvas.paste(im.resize((pw, ph), Image.Resampling.LANCZOS), (x0, y0))
+    draw.rectangle((0, 860, 1600, 900), fill=(20, 20, 30))
     return canvas
 
 
@@ -121,7 +157,9 @@ EDITS: dict[str, Edit] = {
     "caption band bottom 18%": caption_band(0.18, at_top=False),
     "caption band top 12%": caption_band(0.12, at_top=True),
     "stickers": stickers,
+    "stickers over the middle": stickers_over_the_middle,
     "screenshot of a post": screenshot,
+    "screenshot of a desktop": desktop_screenshot,
 }
 
 
