@@ -43,7 +43,14 @@ import numpy as np
 
 from takedown.hashing.hashes import Hash
 from takedown.hashing.image import RGBArray
-from takedown.hashing.pairing import PART_PREFIX, WINDOW_PREFIX, may_compare, window_code, window_target
+from takedown.hashing.pairing import (
+    PART_PREFIX,
+    SKEWED_MARK,
+    WINDOW_PREFIX,
+    may_compare,
+    window_code,
+    window_target,
+)
 from takedown.hashing.window_pdq import FloatArray, blurred_luma, box_windows, luma
 
 __all__ = [
@@ -265,6 +272,9 @@ class BoxFamily:
     height: int
     tops: tuple[int, ...]
     columns: tuple[tuple[int, tuple[int, ...]], ...]
+    #: Windows of a different share on each axis (labelled ``win-k55@s...``, see
+    #: :data:`takedown.hashing.pairing.SKEWED_MARK`).
+    skewed: bool = False
 
 
 def box_families(
@@ -308,9 +318,8 @@ def box_families(
                 if w >= MIN_WINDOW:
                     columns.append((w, span_grid(width, w, group.offset_spans(f), step * SKEW_STEP)))
             if columns:
-                yield BoxFamily(
-                    group.code, h, span_grid(height, h, group.offset_spans(f_rows), step * SKEW_STEP), tuple(columns)
-                )
+                tops = span_grid(height, h, group.offset_spans(f_rows), step * SKEW_STEP)
+                yield BoxFamily(group.code, h, tops, tuple(columns), skewed=True)
     for region in regions:
         top, bottom, left, right = region.removed_percents
         t, b = height * top // 100, height - height * bottom // 100
@@ -332,9 +341,10 @@ def box_window_hashes(
     """PDQ of every box window of a found image as :class:`Hash` objects for the matcher.
 
     The variant names the target and the box in pixels of the reduced copy, e.g.
-    ``win-k55@12,30,400,533`` (top, left, height, width), so a reviewer can see which part of
-    the copy matched. ``rgb`` may be a part of the copy (the picture inside a screenshot) that
-    starts at ``offset`` (top, left): boxes are still given in the whole copy's pixels.
+    ``win-k55@12,30,400,533`` (top, left, height, width; ``@s12,...`` for a skewed window), so
+    a reviewer can see which part of the copy matched. ``rgb`` may be a part of the copy (the
+    picture inside a screenshot) that starts at ``offset`` (top, left): boxes are still given in
+    the whole copy's pixels.
     Identical boxes of different families are hashed once.
     """
     height, width = rgb.shape[:2]
@@ -350,12 +360,15 @@ def box_window_hashes(
         if key not in blurred:
             blurred[key] = blurred_luma(y, family.height, widest)
         results = box_windows(blurred[key], family.height, family.tops, family.columns)
+        mark = SKEWED_MARK if family.skewed else ""
         for (w, lefts), words in zip(family.columns, results, strict=True):
             raw = np.asarray(words, dtype=">u8").tobytes().hex()
             i = 0
             for top in family.tops:
                 for left in lefts:
-                    variant = f"{WINDOW_PREFIX}{family.code}@{top + offset[0]},{left + offset[1]},{family.height},{w}"
+                    variant = (
+                        f"{WINDOW_PREFIX}{family.code}@{mark}{top + offset[0]},{left + offset[1]},{family.height},{w}"
+                    )
                     if variant not in seen:
                         seen.add(variant)
                         out.append(Hash("pdq", raw[64 * i : 64 * (i + 1)], quality, variant))

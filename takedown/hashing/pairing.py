@@ -22,7 +22,9 @@ the reduced copy, or a rotation ``A+12``). Codes:
   20% removed at the bottom), for copies with a caption band, text or stickers;
 - ``k55`` (``k`` and a number): the group of registered off-centre crops that keep 55% of each
   side, ``crop-k55t15l15``, ``crop-k55t15l30``, ... (any of them: the window's position in the
-  copy fits each of the group's crops for some crop of the original).
+  copy fits each of the group's crops for some crop of the original). A box starting with
+  ``s`` (``win-k55@s12,30,400,533``) is a skewed window: the copy kept a different share of each
+  axis (:func:`is_bank_query`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ WINDOW_PREFIX: Final = "win-"
 GROUP_PREFIX: Final = "crop-k"
 #: Registered parts of the picture made for overlay windows only (``part-b20`` = the top 80%).
 PART_PREFIX: Final = "part-"
+#: Marks the box of a skewed crop window (a different share off each axis): ``win-k55@s12,30,400,533``.
+SKEWED_MARK: Final = "s"
 
 
 def window_code(found_variant: str) -> str | None:
@@ -64,6 +68,20 @@ def may_compare(registered_variant: str, found_variant: str) -> bool:
     if code.startswith("p"):
         return registered_variant == PART_PREFIX + code[1:]
     return registered_variant == f"crop-{code}"
+
+
+def is_bank_query(found_variant: str) -> bool:
+    """Whether a found hash is looked up in the consented bank of every case, not only compared
+    with the checked case's own hashes.
+
+    Skewed crop windows are ~60% of a found image's windows. Against a case's own few dozen
+    hashes they cost microseconds; against a bank of millions each lookup costs ~0.4 ms of index
+    search (docs/benchmarks/index.md), so they would have tripled the bank's work per found
+    image. The bank's answer is only a suggestion to another case, whose own check then compares
+    every window, so the bank gets the ordinary views and the other windows only.
+    """
+    _code, sep, where = found_variant.removeprefix(WINDOW_PREFIX).partition("@")
+    return not (found_variant.startswith(WINDOW_PREFIX) and sep and where.startswith(SKEWED_MARK))
 
 
 def window_target(found_variant: str) -> str | None:

@@ -42,7 +42,7 @@ from django.core.exceptions import ImproperlyConfigured
 from takedown.cases.models import FeedCounter, FeedEntry, FeedStatus
 from takedown.hashing.hashes import Hash
 from takedown.hashing.index import IndexMatch
-from takedown.hashing.pairing import may_compare
+from takedown.hashing.pairing import is_bank_query, may_compare
 from takedown.hashing.scaled_index import MultiIndexHammingIndex
 from takedown.hashing.signals import get_signal_type, hash_trusted
 from takedown.hashing.snapshot import IndexChange, SnapshotError
@@ -447,7 +447,7 @@ def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[DeltaHit]:
     (parts of the picture, off-centre crops) meet nothing else. It is what keeps the window search
     free of false matches.
     """
-    queries = [h for h in found if h.signal == "pdq" and hash_trusted(h.signal, h.quality)]
+    queries = [h for h in found if h.signal == "pdq" and hash_trusted(h.signal, h.quality) and is_bank_query(h.variant)]
     if not queries:
         return []
     answers = lookup_bank("pdq").query_many([h.value for h in queries])

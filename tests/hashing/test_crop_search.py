@@ -25,7 +25,7 @@ from takedown.hashing.crop_search import (
 from takedown.hashing.hashes import ORIGINAL
 from takedown.hashing.image import load_rgb, pdq_rgb
 from takedown.hashing.matcher import best_match, found_image_hashes, prepare_found
-from takedown.hashing.pairing import is_window_only, may_compare, window_code, window_target
+from takedown.hashing.pairing import is_bank_query, is_window_only, may_compare, window_code, window_target
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.variants import REGISTERED_VARIANTS, registered_hashes
 
@@ -55,7 +55,7 @@ def test_box_windows_are_close_to_pdqhash_of_the_window() -> None:
     hashes = box_window_hashes(rgb, 100)
     distances = []
     for h in hashes[::37]:
-        top, left, height, width = map(int, h.variant.split("@")[1].split(","))
+        top, left, height, width = map(int, h.variant.split("@")[1].lstrip("s").split(","))
         distances.append(hamming_hex(h.value, pdq_rgb(rgb[top : top + height, left : left + width])[0]))
     assert len(distances) > 20
     assert statistics.median(distances) <= 8
@@ -103,6 +103,16 @@ def test_skewed_pairs_stay_within_the_skew_and_start_at_the_groups_own_share() -
             for f in columns:
                 assert f != rows and abs(f - rows) <= MAX_SKEW + 1e-9
                 assert min(f, rows) in home
+
+
+def test_skewed_windows_are_marked_and_kept_out_of_the_bank_lookup() -> None:
+    hashes = box_window_hashes(scene(300, 420, seed=4), 100)
+    skewed = [h for h in hashes if h.variant.split("@")[1].startswith("s")]
+    assert skewed and len(skewed) < len(hashes)
+    assert all(window_code(h.variant) in {"c10", "c20", "k73", "k64", "k55"} for h in skewed)
+    assert not any(is_bank_query(h.variant) for h in skewed)
+    assert all(is_bank_query(h.variant) for h in hashes if h not in skewed)
+    assert is_bank_query("found") and is_bank_query("win-orig@G+7") and is_bank_query("win-pq1@0,0,10,10")
 
 
 def test_a_prepared_found_set_matches_as_the_plain_list(photos: Path) -> None:
