@@ -43,8 +43,16 @@ def encrypt_text(plaintext: str) -> str:
 
 
 def decrypt_text(token: str) -> str:
+    return decrypt_bytes(token).decode("utf-8")
+
+
+def encrypt_bytes(plaintext: bytes) -> str:
+    return current_cipher().encrypt(plaintext).decode("ascii")
+
+
+def decrypt_bytes(token: str) -> bytes:
     try:
-        return current_cipher().decrypt(token.encode("ascii")).decode("utf-8")
+        return current_cipher().decrypt(token.encode("ascii"))
     except InvalidToken as exc:
         raise DecryptionError("A stored value could not be decrypted with any configured key.") from exc
 

@@ -137,7 +137,7 @@ class CropGroup:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], high))
             else:
                 merged.append((low, high))
-        return merged or [(0.0, max(0.0, top))]
+        return merged  # empty only when the copy keeps less than the crop (f < g): nothing fits
 
 
 #: The registered crop groups and the shares each is searched at (3% apart, 70%-97%).
@@ -259,7 +259,9 @@ def grid(length: int, window: int, low: float, high: float, step: float = SEARCH
 def span_grid(
     length: int, window: int, spans: Sequence[tuple[float, float]], step: float = SEARCH_STEP
 ) -> tuple[int, ...]:
-    """:func:`grid` over each of several intervals, merged."""
+    """:func:`grid` over each of several intervals, merged: the offsets where a registered
+    crop can sit, without the gaps between the starts' intervals (see
+    :meth:`CropGroup.offset_spans`)."""
     return tuple(sorted({p for low, high in spans for p in grid(length, window, low, high, step)}))
 
 
@@ -272,7 +274,7 @@ class BoxFamily:
     height: int
     tops: tuple[int, ...]
     columns: tuple[tuple[int, tuple[int, ...]], ...]
-    #: Windows of a different share on each axis (labelled ``win-k55@s...``, see
+    #: Windows of a different share on each axis (labelled ``win-k55@~...``, see
     #: :data:`takedown.hashing.pairing.SKEWED_MARK`).
     skewed: bool = False
 
@@ -298,6 +300,8 @@ def box_families(
                 continue
             spans = group.offset_spans(f)
             tops, lefts = span_grid(height, h, spans, step), span_grid(width, w, spans, step)
+            if not tops or not lefts:
+                continue
             if f > 1:
                 # A margin around the picture: the same share on both sides only.
                 yield BoxFamily(group.code, h, tops, ((w, lefts),))
@@ -315,10 +319,11 @@ def box_families(
             columns = []
             for f in f_columns:
                 w = round(group.keep / f * width)
-                if w >= MIN_WINDOW:
-                    columns.append((w, span_grid(width, w, group.offset_spans(f), step * SKEW_STEP)))
-            if columns:
-                tops = span_grid(height, h, group.offset_spans(f_rows), step * SKEW_STEP)
+                lefts = span_grid(width, w, group.offset_spans(f), step * SKEW_STEP) if w >= MIN_WINDOW else ()
+                if lefts:
+                    columns.append((w, lefts))
+            tops = span_grid(height, h, group.offset_spans(f_rows), step * SKEW_STEP)
+            if columns and tops:
                 yield BoxFamily(group.code, h, tops, tuple(columns), skewed=True)
     for region in regions:
         top, bottom, left, right = region.removed_percents
@@ -341,7 +346,7 @@ def box_window_hashes(
     """PDQ of every box window of a found image as :class:`Hash` objects for the matcher.
 
     The variant names the target and the box in pixels of the reduced copy, e.g.
-    ``win-k55@12,30,400,533`` (top, left, height, width; ``@s12,...`` for a skewed window), so
+    ``win-k55@12,30,400,533`` (top, left, height, width; ``@~12,...`` for a skewed window), so
     a reviewer can see which part of the copy matched. ``rgb`` may be a part of the copy (the
     picture inside a screenshot) that starts at ``offset`` (top, left): boxes are still given in
     the whole copy's pixels.

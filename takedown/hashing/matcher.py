@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import pdqhash
 
-from takedown.hashing.bits import bits_to_hex, hamming_cross, hamming_hex, hexes_to_matrix
+from takedown.hashing.bits import WordArray, bits_to_hex, hamming_cross, hamming_hex, hexes_to_matrix
 from takedown.hashing.crop_search import CROP_GROUPS, CropGroup, box_window_hashes
 from takedown.hashing.hashes import FRAME, ORIGINAL, Hash
 from takedown.hashing.image import RGBArray, hash_rgb, load_rgb
@@ -154,7 +154,7 @@ def _trusted(h: Hash) -> bool:
     return h.signal != "pdq" or (h.quality is not None and h.quality >= PDQ_MIN_QUALITY)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FoundSet:
     """A found medium's hashes made ready to be compared with many registered media.
 
@@ -171,13 +171,14 @@ class FoundSet:
     frames: tuple[Hash, ...]
     #: Trusted PDQ hashes (not video frames) by the target code of a window (None: ordinary
     #: views), with their words matrix.
-    pdq_groups: tuple[tuple[tuple[Hash, ...], np.ndarray], ...]
+    pdq_groups: tuple[tuple[tuple[Hash, ...], WordArray], ...]
 
 
 def prepare_found(found: Sequence[Hash] | FoundSet) -> FoundSet:
     """Group and unpack a found medium's hashes once (a :class:`FoundSet` is returned as is)."""
     if isinstance(found, FoundSet):
         return found
+    found = tuple(found)  # read once: an iterator would be spent by the loop below
     groups: dict[str | None, list[Hash]] = {}
     digests: dict[tuple[str, str], Hash] = {}
     frames: list[Hash] = []
@@ -189,7 +190,7 @@ def prepare_found(found: Sequence[Hash] | FoundSet) -> FoundSet:
         elif f.signal == "pdq" and _trusted(f):
             groups.setdefault(window_code(f.variant), []).append(f)
     return FoundSet(
-        tuple(found),
+        found,
         digests,
         tuple(frames),
         tuple((tuple(members), hexes_to_matrix([f.value for f in members], 64)) for members in groups.values()),

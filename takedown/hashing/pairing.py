@@ -23,7 +23,7 @@ the reduced copy, or a rotation ``A+12``). Codes:
 - ``k55`` (``k`` and a number): the group of registered off-centre crops that keep 55% of each
   side, ``crop-k55t15l15``, ``crop-k55t15l30``, ... (any of them: the window's position in the
   copy fits each of the group's crops for some crop of the original). A box starting with
-  ``s`` (``win-k55@s12,30,400,533``) is a skewed window: the copy kept a different share of each
+  ``~`` (``win-k55@~12,30,400,533``) is a skewed window: the copy kept a different share of each
   axis (:func:`is_bank_query`).
 """
 
@@ -38,8 +38,9 @@ WINDOW_PREFIX: Final = "win-"
 GROUP_PREFIX: Final = "crop-k"
 #: Registered parts of the picture made for overlay windows only (``part-b20`` = the top 80%).
 PART_PREFIX: Final = "part-"
-#: Marks the box of a skewed crop window (a different share off each axis): ``win-k55@s12,30,400,533``.
-SKEWED_MARK: Final = "s"
+#: Marks the box of a skewed crop window (a different share off each axis): ``win-k55@~12,30,400,533``.
+#: Not a letter: rotation windows' places start with a letter (``win-orig@S+5``).
+SKEWED_MARK: Final = "~"
 
 
 def window_code(found_variant: str) -> str | None:
@@ -77,8 +78,9 @@ def is_bank_query(found_variant: str) -> bool:
     Skewed crop windows are ~60% of a found image's windows. Against a case's own few dozen
     hashes they cost microseconds; against a bank of millions each lookup costs ~0.4 ms of index
     search (docs/benchmarks/index.md), so they would have tripled the bank's work per found
-    image. The bank's answer is only a suggestion to another case, whose own check then compares
-    every window, so the bank gets the ordinary views and the other windows only.
+    image. The bank gets the ordinary views and the other windows only. What is lost: a copy of
+    another case's picture cropped by a different share on each axis is not suggested to that
+    case from this check; it is found only when that case's own check reaches the link.
     """
     _code, sep, where = found_variant.removeprefix(WINDOW_PREFIX).partition("@")
     return not (found_variant.startswith(WINDOW_PREFIX) and sep and where.startswith(SKEWED_MARK))

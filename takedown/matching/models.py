@@ -156,8 +156,9 @@ class FoundMedium(models.Model):
     # time, size and SHA-256 or the error). Digests only, never the segments. Encrypted (URLs).
     stream = EncryptedJSONField(null=True, blank=True)
     # Hashes of the found copy (image or video frames). Encrypted like registered hashes: they
-    # are derived from intimate content and could be inverted into a likeness.
-    hashes = EncryptedJSONField(default=list)
+    # are derived from intimate content and could be inverted into a likeness. Deflated first:
+    # an image's search windows are 10,000+ hashes (~1.2 MB of JSON, ~0.4 MB deflated).
+    hashes = EncryptedJSONField(default=list, compress=True)
     error_reason = models.CharField(max_length=32, blank=True)
 
     matched = models.BooleanField(default=False)

@@ -102,3 +102,21 @@ def test_mfa_secrets_are_encrypted_and_rotated() -> None:
         call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
     rotated = Authenticator.objects.get(user=user).data["secret"]
     assert Fernet(NEW_KEY.encode()).decrypt(rotated.encode()) == b"JBSWY3DPEHPK3PXP"
+
+
+def test_compressed_json_field_reads_both_forms_and_stores_less() -> None:
+    """FoundMedium.hashes deflates before encrypting (10,000+ window hashes per image); rows
+    written before that are still read, and the token is a Fernet token like any other."""
+    from takedown.core.fields import EncryptedJSONField
+    from takedown.matching.models import FoundMedium
+
+    value = [["pdq", f"{i:064x}", 90, f"win-k55@s{i},{i},100,120"] for i in range(2000)]
+    compressed, plain = EncryptedJSONField(compress=True), EncryptedJSONField()
+    token, old_token = compressed.get_prep_value(value), plain.get_prep_value(value)
+    assert token.startswith("gAAAA") and "win-k55" not in token
+    assert compressed.from_db_value(token, None, connection) == value
+    assert compressed.from_db_value(old_token, None, connection) == value  # written before
+    assert plain.from_db_value(token, None, connection) == value  # the reader looks at the plaintext
+    assert len(token) < len(old_token) / 2
+    assert FoundMedium._meta.get_field("hashes").compress is True
+    assert compressed.deconstruct()[3]["compress"] is True

@@ -22,11 +22,12 @@ from takedown.hashing.crop_search import (
     grid,
     skewed_pairs,
 )
-from takedown.hashing.hashes import ORIGINAL
+from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import load_rgb, pdq_rgb
 from takedown.hashing.matcher import best_match, found_image_hashes, prepare_found
 from takedown.hashing.pairing import is_bank_query, is_window_only, may_compare, window_code, window_target
 from takedown.hashing.rotation_search import rotation_window_hashes
+from takedown.hashing.signals import PDQ_MIN_QUALITY
 from takedown.hashing.variants import REGISTERED_VARIANTS, registered_hashes
 
 
@@ -55,7 +56,7 @@ def test_box_windows_are_close_to_pdqhash_of_the_window() -> None:
     hashes = box_window_hashes(rgb, 100)
     distances = []
     for h in hashes[::37]:
-        top, left, height, width = map(int, h.variant.split("@")[1].lstrip("s").split(","))
+        top, left, height, width = map(int, h.variant.split("@")[1].lstrip("~").split(","))
         distances.append(hamming_hex(h.value, pdq_rgb(rgb[top : top + height, left : left + width])[0]))
     assert len(distances) > 20
     assert statistics.median(distances) <= 8
@@ -107,24 +108,50 @@ def test_skewed_pairs_stay_within_the_skew_and_start_at_the_groups_own_share() -
 
 def test_skewed_windows_are_marked_and_kept_out_of_the_bank_lookup() -> None:
     hashes = box_window_hashes(scene(300, 420, seed=4), 100)
-    skewed = [h for h in hashes if h.variant.split("@")[1].startswith("s")]
+    skewed = [h for h in hashes if h.variant.split("@")[1].startswith("~")]
     assert skewed and len(skewed) < len(hashes)
     assert all(window_code(h.variant) in {"c10", "c20", "k73", "k64", "k55"} for h in skewed)
     assert not any(is_bank_query(h.variant) for h in skewed)
     assert all(is_bank_query(h.variant) for h in hashes if h not in skewed)
     assert is_bank_query("found") and is_bank_query("win-orig@G+7") and is_bank_query("win-pq1@0,0,10,10")
+    assert is_bank_query("win-orig@S+5") and is_bank_query("win-c40@A-14")  # rotation windows
 
 
-def test_a_prepared_found_set_matches_as_the_plain_list(photos: Path) -> None:
-    """prepare_found only moves work out of the loop over registered media: same answers."""
-    paths = _photos(photos, 4)
+def _closest_allowed(registered: list[Hash], found: list[Hash]) -> int:
+    """The smallest PDQ distance over every pair the pairing rule allows, both hashes trusted:
+    the matcher's answer computed the slow way, pair by pair."""
+    return min(
+        hamming_hex(r.value, f.value)
+        for r in registered
+        for f in found
+        if r.signal == f.signal == "pdq"
+        and (r.quality or 0) >= PDQ_MIN_QUALITY
+        and (f.quality or 0) >= PDQ_MIN_QUALITY
+        and may_compare(r.variant, f.variant)
+    )
+
+
+def test_a_prepared_found_set_gives_the_pair_by_pair_answer(photos: Path) -> None:
+    """prepare_found groups and unpacks the found hashes once; the best PDQ pair it finds is the
+    closest pair the pairing rule allows, computed here pair by pair, for own and other photos."""
+    paths = _photos(photos, 3)
     registered = [registered_hashes(load_rgb(p.read_bytes())) for p in paths]
     for i, path in enumerate(paths):
         found = found_image_hashes(load_rgb(_random_crop_jpeg(path, 20, seed=i)))
-        prepared = prepare_found(found)
+        prepared = prepare_found(iter(found))  # an iterator is read once, not spent
+        assert len(prepared.hashes) == len(found)
         assert prepare_found(prepared) is prepared
         for reg in registered:
-            assert best_match(reg, prepared) == best_match(reg, found)
+            match = best_match(reg, prepared)
+            assert match is not None and match.signal == "pdq"
+            closest = _closest_allowed(reg, found)
+            # Among matches a view of the whole copy is preferred to a closer window (a simpler
+            # explanation for a reviewer); otherwise the answer is the closest allowed pair.
+            assert match.distance == closest or (match.matched and window_code(match.found_variant) is None)
+    # A byte-identical file wins before any PDQ pair.
+    twin = Hash("sha256", "ab" * 32, None, "file")
+    match = best_match([*registered[0], twin], prepare_found([twin, *found]))
+    assert match is not None and (match.signal, match.distance) == ("sha256", 0)
 
 
 def test_pairing_rule() -> None:

@@ -152,7 +152,7 @@ EDITS: dict[str, Edit] = {
     "crop one side by 28%": crop(0.1, 0.0, 0.72, 1.0),
     # A different share off each axis (a crop drawn by hand rarely keeps the aspect ratio), up
     # to crop_search.MAX_SKEW apart.
-    "crop 22% wide, 29% tall": crop(0.12, 0.05, 0.78, 0.71),
+    "crop 22% wide, 28% tall": crop(0.12, 0.05, 0.78, 0.72),
     "crop 18% wide, 24% tall": crop(0.02, 0.2, 0.82, 0.76),
     "caption band bottom 18%": caption_band(0.18, at_top=False),
     "caption band top 12%": caption_band(0.12, at_top=True),

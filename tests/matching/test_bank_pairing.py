@@ -60,7 +60,7 @@ def test_windows_meet_nothing_else(pdq_bank: DeltaBank) -> None:
 
 
 def test_skewed_windows_are_left_to_the_cases_own_check(pdq_bank: DeltaBank) -> None:
-    """A skewed crop window (``@s``) would match its group's crop, but the bank is not asked:
+    """A skewed crop window (``@~``) would match its group's crop, but the bank is not asked:
     at millions of hashes each lookup costs index search, and the case's own check compares it."""
-    assert _cases([Hash("pdq", B, 100, "win-k55@s3,4,55,60")]) == set()
+    assert _cases([Hash("pdq", B, 100, "win-k55@~3,4,55,60")]) == set()
     assert _cases([Hash("pdq", B, 100, "win-k55@3,4,55,55")]) == {11}
