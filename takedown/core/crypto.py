@@ -9,7 +9,9 @@ instead of decrypting to garbage.
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
+from typing import Final
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -44,6 +46,25 @@ def encrypt_text(plaintext: str) -> str:
 
 def decrypt_text(token: str) -> str:
     return decrypt_bytes(token).decode("utf-8")
+
+
+#: Plaintext of a deflated value starts with this (text and JSON never start with a NUL).
+COMPRESSED: Final = b"\x00z"
+
+
+def encrypt_compressed_text(plaintext: str) -> str:
+    """Deflate, then encrypt: for large values that compress well (a found image's hashes)."""
+    return encrypt_bytes(COMPRESSED + zlib.compress(plaintext.encode("utf-8"), 6))
+
+
+def decrypt_stored_text(token: str) -> str:
+    """The text of any token this project stores, deflated or not. Everything that reads tokens
+    without knowing their field (backups, the residue scanner) must use this, or a deflated
+    value would look like noise and hide what it holds."""
+    plaintext = decrypt_bytes(token)
+    if plaintext.startswith(COMPRESSED):
+        plaintext = zlib.decompress(plaintext[len(COMPRESSED) :])
+    return plaintext.decode("utf-8")
 
 
 def encrypt_bytes(plaintext: bytes) -> str:

@@ -8,15 +8,11 @@ a separate keyed digest or derived index alongside, and says why next to it.
 from __future__ import annotations
 
 import json
-import zlib
-from typing import Any, Final
+from typing import Any
 
 from django.db import models
 
-from takedown.core.crypto import decrypt_bytes, decrypt_text, encrypt_bytes, encrypt_text
-
-#: Plaintext of a compressed JSON value starts with this (JSON text never starts with a NUL).
-COMPRESSED: Final = b"\x00z"
+from takedown.core.crypto import decrypt_stored_text, decrypt_text, encrypt_compressed_text, encrypt_text
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
@@ -75,10 +71,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        plaintext = decrypt_bytes(value)
-        if plaintext.startswith(COMPRESSED):
-            plaintext = zlib.decompress(plaintext[len(COMPRESSED) :])
-        return json.loads(plaintext)
+        return json.loads(decrypt_stored_text(value))
 
     def to_python(self, value: Any) -> Any:
         return value
@@ -88,7 +81,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             return None
         text = json.dumps(value, separators=(",", ":"), sort_keys=True)
         if self.compress:
-            return encrypt_bytes(COMPRESSED + zlib.compress(text.encode("utf-8"), 6))
+            return encrypt_compressed_text(text)
         return encrypt_text(text)
 
     def get_lookup(self, lookup_name: str) -> Any:

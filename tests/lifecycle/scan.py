@@ -21,7 +21,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
-from takedown.core.crypto import DecryptionError, decrypt_text
+from takedown.core.crypto import DecryptionError, decrypt_stored_text
 from takedown.core.fields import encrypted_fields
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_\-]+=*")
@@ -61,7 +61,7 @@ def table_names() -> list[tuple[str, str]]:
 def _decrypted_tokens(text: str) -> Iterator[str]:
     for token in FERNET_TOKEN.findall(text):
         try:
-            yield decrypt_text(token)
+            yield decrypt_stored_text(token)
         except DecryptionError:
             continue
 

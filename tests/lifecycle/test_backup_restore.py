@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 from pytest_django import Settings
 
-from takedown.core.crypto import decrypt_text
+from takedown.core.crypto import decrypt_stored_text
 from takedown.core.fields import EncryptedJSONField, encrypted_fields
 from tests.conftest import test_database_url
 from tests.lifecycle.populate import populate_case
@@ -86,7 +86,7 @@ def decrypted_values(url: str) -> dict[tuple[str, str], Any]:
             for field in encrypted_fields(model):
                 rows = db.execute(f'SELECT "{pk.column}", "{field.column}" FROM "{model._meta.db_table}"').fetchall()
                 for key, token in rows:
-                    plain = None if token is None else decrypt_text(token)
+                    plain = None if token is None else decrypt_stored_text(token)
                     if plain is not None and isinstance(field, EncryptedJSONField):
                         plain = json.loads(plain)
                     values[(f"{model._meta.label}.{field.name}", str(key))] = plain
