@@ -27,7 +27,7 @@ from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
 from takedown.hashing.variants import content_boxes, trim_borders, trim_box
 from takedown.hashing.video import compare_videos
-from takedown.hashing.window_pdq import luma
+from takedown.hashing.window_pdq import FloatArray, luma
 
 #: Names of pdqhash.compute_dihedral's outputs, in its order.
 DIHEDRAL = ("", "rot90", "rot180", "rot270", "flipv", "fliph", "rot90-flipv", "rot90-fliph")
@@ -57,7 +57,7 @@ class FoundView:
     dihedral: bool = True
 
 
-def found_views(rgb: RGBArray) -> list[FoundView]:
+def found_views(rgb: RGBArray, y: FloatArray | None = None) -> list[FoundView]:
     """The copy as found, with uniform borders trimmed, and the picture inside it if it is a
     screenshot: the content block (:func:`takedown.hashing.variants.content_boxes`, bridging
     short gaps and splitting at every gap) and the framed rectangles
@@ -70,7 +70,7 @@ def found_views(rgb: RGBArray) -> list[FoundView]:
         top, bottom, left, right = trimmed
         views.append(FoundView("found-trim", np.ascontiguousarray(rgb[top:bottom, left:right]), trimmed))
     blocks = list(zip(("found-block", "found-block2"), content_boxes(rgb), strict=True))
-    blocks += [(f"found-rect{i + 1 if i else ''}", box) for i, box in enumerate(picture_rects(rgb))]
+    blocks += [(f"found-rect{i + 1 if i else ''}", box) for i, box in enumerate(picture_rects(rgb, y))]
     for label, box in blocks:
         upright = label == "found-block2" or label.startswith("found-rect")
         if box is not None and all(v.box != box for v in views):
@@ -104,7 +104,8 @@ def found_image_hashes(rgb: RGBArray) -> list[Hash]:
     """
     out = [h for h in hash_rgb(rgb, "found") if h.signal != "pdq"]
     found_quality = 0
-    views = found_views(rgb)
+    y = luma(rgb)
+    views = found_views(rgb, y)
     for view in views:
         if view.dihedral:
             vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(view.rgb))
@@ -116,17 +117,22 @@ def found_image_hashes(rgb: RGBArray) -> list[Hash]:
         for name, vector in zip(DIHEDRAL, vectors, strict=False):
             variant = f"{view.label}-{name}" if name else view.label
             out.append(Hash("pdq", bits_to_hex(vector), int(quality), variant))
-    y = luma(rgb)
     out.extend(box_window_hashes(rgb, found_quality, y))
     out.extend(rotation_window_hashes(rgb, found_quality, y))
     seen = {h.variant for h in out}
     for view in views:
         if view.label.startswith(("found-block", "found-rect")):
-            top, _bottom, left, _right = view.box
+            top, bottom, left, right = view.box
             # Same share on both axes only: a block is already the picture give or take a frame,
             # and the skewed shares would triple the windows of every screenshot.
             blocks = box_window_hashes(
-                view.rgb, found_quality, groups=BLOCK_GROUPS, regions=(), offset=(top, left), skew=False
+                view.rgb,
+                found_quality,
+                y[top:bottom, left:right],
+                groups=BLOCK_GROUPS,
+                regions=(),
+                offset=(top, left),
+                skew=False,
             )
             for h in blocks:
                 if h.variant not in seen:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from takedown.hashing.image import RGBArray
+from takedown.hashing.window_pdq import FloatArray, luma
 
 Box = tuple[int, int, int, int]
 
@@ -60,12 +61,6 @@ SAME_RECT: Final = 0.97
 MAX_AREA: Final = 0.92
 
 
-def _luma(rgb: RGBArray) -> npt.NDArray[np.float32]:
-    arr = rgb.astype(np.float32)
-    out: npt.NDArray[np.float32] = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
-    return out
-
-
 def _runs(line: npt.NDArray[np.bool_], min_len: int, gap: int) -> list[tuple[int, int]]:
     """Runs of True in ``line`` (end exclusive), bridging gaps shorter than ``gap``."""
     idx = np.flatnonzero(line)
@@ -77,13 +72,15 @@ def _runs(line: npt.NDArray[np.bool_], min_len: int, gap: int) -> list[tuple[int
     return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_len]
 
 
-def picture_rects(rgb: RGBArray) -> list[Box]:
+def picture_rects(rgb: RGBArray, y: FloatArray | None = None) -> list[Box]:
     """The largest framed rectangles of a screenshot (see the module docstring); [] for most
-    photos, which have no such frame inside them."""
+    photos, which have no such frame inside them. ``y``: the copy's luma, when the caller has
+    it already (the window search uses the same)."""
     height, width = rgb.shape[:2]
     if height < 32 or width < 32:
         return []
-    y = _luma(rgb)
+    if y is None:
+        y = luma(rgb)
     # Edge between row r and r + 1 (index r), and between column c and c + 1.
     horizontal = np.abs(np.diff(y, axis=0)) >= EDGE_STEP
     vertical = np.abs(np.diff(y, axis=1)) >= EDGE_STEP
