@@ -233,13 +233,17 @@ class EditSpec:
     draw: Draw | None  # None: a common edit (no draw)
 
 
-def edit_specs(families_only: bool) -> list[EditSpec]:
+def edit_specs(
+    families_only: bool, draws: tuple[Draw, ...] = ("tune", "check"), only: tuple[str, ...] = ()
+) -> list[EditSpec]:
+    """The edits to run: unedited and common ones unless ``families_only``, the families in each
+    of ``draws``; with ``only``, just the edits whose name contains one of those strings."""
     specs = [] if families_only else [EditSpec(UNEDITED, "unedited", None)]
     if not families_only:
         specs += [EditSpec(name, "common" if name in COMMON else "earlier geometric", None) for name in EDITS]
-    for draw in ("tune", "check"):
+    for draw in draws:
         specs += [EditSpec(f"{name} [{draw}]", family, draw) for name, (family, _edit) in FAMILY_EDITS.items()]
-    return specs
+    return [s for s in specs if not only or any(part in s.name for part in only)]
 
 
 def apply_edit(spec: EditSpec, data: bytes, full: Image.Image, rng: np.random.Generator) -> bytes:
@@ -442,6 +446,11 @@ def _recall_cell(k: int, n: int) -> str:
     return f"**{100 * k / n:.1f}%** ({k}/{n}; {100 * low:.1f}-{100 * high:.1f})" if n else "-"
 
 
+def _closest(distance: int) -> str:
+    """Cross-photo hits are only collected below NEAR: past it the exact figure is unknown."""
+    return str(distance) if distance < NEAR else f"> {NEAR - 1}"
+
+
 def _hex64(values: list[str]) -> np.ndarray:
     return hexes_to_matrix(values, 16)
 
@@ -494,7 +503,7 @@ def score(
         plain_pdq = float(np.mean((np.diag(pq) <= PDQ_T) & (orig_q >= PDQ_MIN_QUALITY)))
         rows.append(
             f"| {spec.name} | {_recall_cell(k, n)} | {100 * k_a / max(1, n_a):.1f}% | {100 * k_b / max(1, n_b):.1f}% "
-            f"| {100 * plain_pdq:.1f}% | {false_pairs} | {int(others.min())} |"
+            f"| {100 * plain_pdq:.1f}% | {false_pairs} | {_closest(int(others.min()))} |"
         )
         families.setdefault(f"{spec.family} [{spec.draw}]" if spec.draw else spec.family, []).append(recalled)
     for family, parts in families.items():
@@ -624,9 +633,21 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks/robustness.md")
     parser.add_argument("--write", action="store_true", help="write the doc even for a --limit sample")
     parser.add_argument("--save", type=Path, help="also pickle the raw per-copy results here (for analysis)")
+    parser.add_argument("--draw", choices=("both", "tune", "check"), default="both", help="which draw of the families")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="TEXT", help="only edits whose name contains TEXT (repeatable)"
+    )
+    parser.add_argument("--out", type=Path, default=DOC, help="the markdown file to write (default: %(default)s)")
     args = parser.parse_args()
     paths = sorted(str(p) for p in PHOTOS.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     command = "python bench/robustness.py" + (f" --limit {args.limit} --write" if args.limit else "")
+    if args.families_only:
+        command += " --families-only"
+    if args.draw != "both":
+        command += f" --draw {args.draw}"
+    command += "".join(f" --only '{text}'" for text in args.only)
+    if args.out != DOC:
+        command += f" --out {args.out}"
     if args.timing:
         result = timing(paths, args.timing_count)
         print(result)
@@ -636,7 +657,8 @@ def main() -> int:
         jobs_index = jobs_index[:: max(1, len(jobs_index) // args.limit)][: args.limit]
     chosen_paths = [paths[i] for i in jobs_index]
     halves = np.random.default_rng(SPLIT_SEED).integers(0, 2, len(paths))[jobs_index]
-    specs = edit_specs(args.families_only)
+    draws: tuple[Draw, ...] = ("tune", "check") if args.draw == "both" else (args.draw,)
+    specs = edit_specs(args.families_only, draws, tuple(args.only))
     print(f"reproduce: .venv/bin/{command}", file=sys.stderr)
     started = time.time()
     with multiprocessing.Pool(args.workers) as pool:
@@ -678,12 +700,12 @@ def main() -> int:
     print(text)
     if args.write or not (args.no_write or args.limit or args.families_only):
         # Keep the before / after section of bench/robustness_compare.py, which has its own command.
-        old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         begin, end = "<!-- robustness_compare:begin -->", "<!-- robustness_compare:end -->"
         if begin in old and end in old:
             text = text.rstrip("\n") + "\n\n" + begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
-        DOC.write_text(text, encoding="utf-8")
-        print(f"wrote {DOC}", file=sys.stderr)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
@@ -726,7 +748,8 @@ def render(s: Scored, n: int, errors: list[str], command: str, elapsed: float, w
             *s.family_rows,
             "",
             f"False pairs over all edits: **{summary['false_total']}** over {summary['pairs']:,} ordered pairs per "
-            f"edit (closest unrelated allowed PDQ distance {summary['min_unrelated']}). With every candidate "
+            f"edit (closest unrelated allowed PDQ distance {_closest(int(summary['min_unrelated']))}). "
+            "With every candidate "
             f"variant registered instead of the shipped set: {summary['false_any_total']}. Plain single-signal "
             f"false pairs over the same copies (no pairing rule): {summary['plain_false']}.",
             "",

@@ -5,7 +5,7 @@ address rules, pinning, caps; loopback only with ``--allow-loopback``, for local
 every medium found on it (images, videos, a sample of each streamed video, the next pages of a
 thread, the rendered page with ``--render``) is hashed on the checking side exactly as the service
 hashes it (:func:`takedown.hashing.matcher.hash_found`, :func:`takedown.hashing.video.found_segment_hashes`)
-and compared with every item of the survivor's hash bundle (:func:`takedown.hashing.matcher.best_match`).
+and compared with every item of the survivor's hash bundle (:func:`takedown.hashing.matcher.best_matches`).
 
 The output is one JSON array on stdout, one object per URL: what was found (``url``, ``how``,
 ``kind``, ``frames`` for videos, the sampled segments of a stream), the best match of each medium
@@ -43,7 +43,7 @@ from takedown.hashing import __version__
 from takedown.hashing.bundle import Bundle, load_bundle
 from takedown.hashing.errors import BundleError, HashingError
 from takedown.hashing.hashes import FRAME, Hash
-from takedown.hashing.matcher import Match, best_match, hash_found, prepare_found
+from takedown.hashing.matcher import Match, best_matches, hash_found
 from takedown.hashing.video import found_segment_hashes
 
 #: Exit status when the arguments or the bundle cannot be used.
@@ -81,9 +81,8 @@ def best_in_bundle(bundle: Bundle, found: Sequence[Hash]) -> tuple[Match | None,
     """The best match of a found medium over every bundle item, chosen as the service chooses it
     (a match beats a miss, then the smaller distance)."""
     best: tuple[Match, str] | None = None
-    prepared = prepare_found(found)
-    for item in bundle.items:
-        match = best_match(list(item.hashes), prepared)
+    matches = best_matches([list(item.hashes) for item in bundle.items], found)
+    for item, match in zip(bundle.items, matches, strict=True):
         if match is None:
             continue
         if best is None or (match.matched, -match.distance) > (best[0].matched, -best[0].distance):

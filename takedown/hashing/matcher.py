@@ -21,7 +21,7 @@ from takedown.hashing.crop_search import CROP_GROUPS, CropGroup, box_window_hash
 from takedown.hashing.hashes import FRAME, ORIGINAL, Hash
 from takedown.hashing.image import RGBArray, hash_rgb, load_rgb
 from takedown.hashing.media import MediaHashes, file_digests, hash_file, still_image_bytes
-from takedown.hashing.pairing import may_compare, window_code
+from takedown.hashing.pairing import WINDOW_PREFIX, may_meet, window_code
 from takedown.hashing.rect_search import picture_rects
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
@@ -175,31 +175,49 @@ class FoundSet:
     digests: dict[tuple[str, str], Hash]
     #: Video frame hashes (plain and trimmed), in order.
     frames: tuple[Hash, ...]
+    #: pHash and dHash of the copy as found, by signal (the first of each): looked up once, not
+    #: by scanning ten thousand windows per registered item.
+    plain64: dict[str, str]
     #: Trusted PDQ hashes (not video frames) by the target code of a window (None: ordinary
-    #: views), with their words matrix.
-    pdq_groups: tuple[tuple[tuple[Hash, ...], WordArray], ...]
+    #: views): the code, the members and their words matrix.
+    pdq_groups: tuple[tuple[str | None, tuple[Hash, ...], WordArray], ...]
 
 
 def prepare_found(found: Sequence[Hash] | FoundSet) -> FoundSet:
-    """Group and unpack a found medium's hashes once (a :class:`FoundSet` is returned as is)."""
+    """Group and unpack a found medium's hashes once (a :class:`FoundSet` is returned as is).
+
+    Window labels that name no target (malformed) are left out: they may meet nothing.
+    """
     if isinstance(found, FoundSet):
         return found
     found = tuple(found)  # read once: an iterator would be spent by the loop below
     groups: dict[str | None, list[Hash]] = {}
     digests: dict[tuple[str, str], Hash] = {}
     frames: list[Hash] = []
+    plain64: dict[str, str] = {}
+    # One pass over ~10,000 windows per found image: kept to plain comparisons (this loop was a
+    # sixth of a check's time when it called a helper per hash).
     for f in found:
-        if f.signal in {"sha256", "md5"}:
-            digests.setdefault((f.signal, f.value), f)
-        if f.variant.startswith(FRAME):
+        signal, variant = f.signal, f.variant
+        if signal in {"sha256", "md5"}:
+            digests.setdefault((signal, f.value), f)
+        elif signal in {"phash", "dhash"} and variant in {ORIGINAL, "found"}:
+            plain64.setdefault(signal, f.value)
+        if variant.startswith(FRAME):
             frames.append(f)
-        elif f.signal == "pdq" and _trusted(f):
-            groups.setdefault(window_code(f.variant), []).append(f)
+        elif signal == "pdq" and f.quality is not None and f.quality >= PDQ_MIN_QUALITY:
+            code = window_code(variant)
+            if code is None and variant.startswith(WINDOW_PREFIX):
+                continue
+            groups.setdefault(code, []).append(f)
     return FoundSet(
         found,
         digests,
         tuple(frames),
-        tuple((tuple(members), hexes_to_matrix([f.value for f in members], 64)) for members in groups.values()),
+        plain64,
+        tuple(
+            (code, tuple(members), hexes_to_matrix([f.value for f in members], 64)) for code, members in groups.items()
+        ),
     )
 
 
@@ -211,11 +229,27 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash] | FoundSet) -> 
     only against the registered variant(s) it stands for), then pHash and dHash between
     originals, which must both agree. Videos (frame hashes on both sides) are compared as bags
     of frames (vPDQ). Returns the closest miss when nothing matches and None when the two
-    share no comparable signal. Pass a :class:`FoundSet` (:func:`prepare_found`) when the same
-    found medium is compared with many registered media.
+    share no comparable signal. A found medium compared with several registered media goes to
+    :func:`best_matches` instead, which does the PDQ work for all of them at once.
+    """
+    return best_matches([registered], found)[0]
+
+
+def best_matches(items: Sequence[Sequence[Hash]], found: Sequence[Hash] | FoundSet) -> list[Match | None]:
+    """:func:`best_match` of one found medium against each registered medium of ``items``.
+
+    The found image's ~10,000 windows fall into a few dozen groups by what they may meet; each
+    group is compared with the allowed hashes of every item in one product, not once per item
+    (per-item products were a third of a check's matching time with 20 items, all of it
+    numpy's per-call overhead). The results are the ones :func:`best_match` gives item by item.
     """
     prepared = prepare_found(found)
-    found = prepared.hashes
+    closest = _closest_pdq(items, prepared)
+    return [_best_of(registered, prepared, pdq) for registered, pdq in zip(items, closest, strict=True)]
+
+
+def _best_of(registered: Sequence[Hash], prepared: FoundSet, closest_pdq: Match | None) -> Match | None:
+    """The rule of :func:`best_match` for one item, given its closest PDQ pair."""
     reg_frames = [h for h in registered if h.variant == FRAME]
     found_frames = list(prepared.frames)
     for signal in ("sha256", "md5"):
@@ -234,17 +268,21 @@ def best_match(registered: Sequence[Hash], found: Sequence[Hash] | FoundSet) -> 
             f"{result.target_match_percent:.0f}% of the registered video's frames match"
         )
         return Match(result.matched, "pdq", 100 - round(result.query_match_percent), FRAME, label, detail)
-    best = _closest_pdq(registered, prepared)
-    if best is not None and best.matched:
-        return best
-    fallback = _sixty_four_bit_match(registered, found)
-    if fallback is not None and (fallback.matched or best is None):
+    if closest_pdq is not None and closest_pdq.matched:
+        return closest_pdq
+    fallback = _sixty_four_bit_match(registered, prepared.plain64)
+    if fallback is not None and (fallback.matched or closest_pdq is None):
         return fallback
-    return best
+    return closest_pdq
 
 
-def _closest_pdq(registered: Sequence[Hash], found: FoundSet) -> Match | None:
-    """The closest allowed PDQ pair (trusted, not video frames); matched when within 31.
+#: Cap on a distance product's cells (registered rows x found hashes) per chunk: bounds the
+#: temporary xor array to ~8 MB however many items a case has.
+_CELLS_PER_CHUNK: Final = 1 << 18
+
+
+def _closest_pdq(items: Sequence[Sequence[Hash]], found: FoundSet) -> list[Match | None]:
+    """Per item, the closest allowed PDQ pair (trusted, not video frames); matched when within 31.
 
     Found hashes are grouped by what they may meet (ordinary views, or the target code of a
     window), so each group is compared with its few allowed registered hashes at once. A match
@@ -252,20 +290,38 @@ def _closest_pdq(registered: Sequence[Hash], found: FoundSet) -> Match | None:
     hash and the earlier found hash.
     """
     threshold = SIGNAL_TYPES["pdq"].default_threshold
-    regs = [r for r in registered if r.signal == "pdq" and _trusted(r) and r.variant != FRAME]
+    best: list[Match | None] = [None] * len(items)
+    regs: list[Hash] = []
+    owners: list[int] = []
+    for n, registered in enumerate(items):
+        for r in registered:
+            if r.signal == "pdq" and _trusted(r) and r.variant != FRAME:
+                regs.append(r)
+                owners.append(n)
     if not regs:
-        return None
-    best: Match | None = None
-    for members, matrix in found.pdq_groups:
-        allowed = [r for r in regs if may_compare(r.variant, members[0].variant)]
-        if not allowed:
+        return best
+    reg_words = hexes_to_matrix([r.value for r in regs], 64)
+    owner_of = np.asarray(owners)
+    labels = sorted({r.variant for r in regs})
+    label_of = np.asarray([labels.index(r.variant) for r in regs])
+    for code, members, matrix in found.pdq_groups:
+        allowed = np.fromiter((may_meet(label, code) for label in labels), dtype=bool, count=len(labels))
+        rows = np.flatnonzero(allowed[label_of])
+        if not rows.size:
             continue
-        distances = hamming_cross(hexes_to_matrix([r.value for r in allowed], 64), matrix)
-        r_index, f_index = np.unravel_index(int(np.argmin(distances)), distances.shape)
-        d = int(distances[r_index, f_index])
-        candidate = Match(d <= threshold, "pdq", d, allowed[r_index].variant, members[f_index].variant)
-        if best is None or _pdq_rank(candidate) < _pdq_rank(best):
-            best = candidate
+        distances = hamming_cross(reg_words[rows], matrix, chunk=max(1, _CELLS_PER_CHUNK // len(members)))
+        row_best = distances.argmin(axis=1)
+        row_min = distances[np.arange(rows.size), row_best]
+        row_owner = owner_of[rows]
+        # Per item, its row with the smallest distance, the earliest on a tie.
+        order = np.lexsort((rows, row_min, row_owner))
+        firsts = order[np.r_[True, row_owner[order][1:] != row_owner[order][:-1]]]
+        for k in firsts.tolist():
+            n, d = int(row_owner[k]), int(row_min[k])
+            candidate = Match(d <= threshold, "pdq", d, regs[rows[k]].variant, members[int(row_best[k])].variant)
+            current = best[n]
+            if current is None or _pdq_rank(candidate) < _pdq_rank(current):
+                best[n] = candidate
     return best
 
 
@@ -275,20 +331,18 @@ def _pdq_rank(match: Match) -> tuple[bool, bool, int]:
     return (not match.matched, window_code(match.found_variant) is not None and match.matched, match.distance)
 
 
-def _sixty_four_bit_match(registered: Sequence[Hash], found: Sequence[Hash]) -> Match | None:
+def _sixty_four_bit_match(registered: Sequence[Hash], found: dict[str, str]) -> Match | None:
     """pHash and dHash of the originals, counted as a match only when both agree.
 
     Alone, either 64-bit hash matched unrelated official portraits in the shared photos
     (distance 4 between different people in front of the same flag), so one is never enough:
-    docs/benchmarks/robustness.md measures the pair rule at zero false matches.
+    docs/benchmarks/robustness.md measures the pair rule at zero false matches. ``found`` is
+    the copy's pHash and dHash by signal (:attr:`FoundSet.plain64`).
     """
-
-    def original(hashes: Sequence[Hash], signal: str) -> str | None:
-        return next((h.value for h in hashes if h.signal == signal and h.variant in {ORIGINAL, "found"}), None)
-
     distances = {}
     for signal in ("phash", "dhash"):
-        r, f = original(registered, signal), original(found, signal)
+        r = next((h.value for h in registered if h.signal == signal and h.variant in {ORIGINAL, "found"}), None)
+        f = found.get(signal)
         if r is None or f is None:
             return None
         distances[signal] = hamming_hex(r, f)

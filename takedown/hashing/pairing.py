@@ -29,6 +29,7 @@ the reduced copy, or a rotation ``A+12``). Codes:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from takedown.hashing.hashes import ORIGINAL
@@ -59,9 +60,22 @@ def is_window_only(registered_variant: str) -> bool:
 def may_compare(registered_variant: str, found_variant: str) -> bool:
     """Whether a registered hash and a found hash of the same signal may be compared at all."""
     code = window_code(found_variant)
+    if code is None and found_variant.startswith(WINDOW_PREFIX):
+        return False  # a malformed window label stands for nothing
+    return may_meet(registered_variant, code)
+
+
+@lru_cache(maxsize=4096)
+def may_meet(registered_variant: str, code: str | None) -> bool:
+    """:func:`may_compare` for a found hash known by its window code (None: an ordinary view of
+    the copy, a video frame or a file digest).
+
+    The rule depends on the code only, never on where the window sits, so a matcher that groups
+    a found copy's thousands of windows by code asks once per group and registered label; the
+    answers are cached (a few dozen labels times a few dozen codes).
+    """
     if code is None:
-        # An ordinary view of the found copy (or a video frame, or a file digest).
-        return not (found_variant.startswith(WINDOW_PREFIX) or is_window_only(registered_variant))
+        return not is_window_only(registered_variant)
     if code == "orig":
         return registered_variant == ORIGINAL
     if code.startswith("k"):

@@ -24,7 +24,7 @@ from takedown.hashing.crop_search import (
 )
 from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import load_rgb, pdq_rgb
-from takedown.hashing.matcher import best_match, found_image_hashes, prepare_found
+from takedown.hashing.matcher import best_match, best_matches, found_image_hashes, prepare_found
 from takedown.hashing.pairing import is_bank_query, is_window_only, may_compare, window_code, window_target
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY
@@ -152,6 +152,33 @@ def test_a_prepared_found_set_gives_the_pair_by_pair_answer(photos: Path) -> Non
     twin = Hash("sha256", "ab" * 32, None, "file")
     match = best_match([*registered[0], twin], prepare_found([twin, *found]))
     assert match is not None and (match.signal, match.distance) == ("sha256", 0)
+
+
+def test_matching_many_items_at_once_gives_each_item_its_own_answer(photos: Path) -> None:
+    """best_matches compares each window group with every item's allowed hashes in one product;
+    each item must still get the answer best_match gives it alone, and the closest pair the
+    pairing rule allows for *that* item (computed pair by pair), never another item's pair. The
+    items here mix photos, an empty item, one with only untrusted hashes and a duplicate."""
+    paths = _photos(photos, 4)
+    registered = [registered_hashes(load_rgb(p.read_bytes())) for p in paths]
+    untrusted = [Hash("pdq", h.value, 10, h.variant) for h in registered[1] if h.signal == "pdq"]
+    items = [registered[2], [], registered[0], untrusted, registered[3], registered[2]]
+    for i, path in enumerate(paths[:2]):
+        found = found_image_hashes(load_rgb(_random_crop_jpeg(path, 25, seed=10 + i)))
+        prepared = prepare_found(found)
+        together = best_matches(items, prepared)
+        assert together == [best_match(item, prepared) for item in items]
+        assert together[1] is None
+        assert together[0] == together[5]
+        for item, match in zip(items, together, strict=True):
+            if match is not None and match.signal == "pdq":
+                closest = _closest_allowed(item, found)
+                assert match.distance == closest or (match.matched and window_code(match.found_variant) is None)
+                assert any(r.variant == match.registered_variant for r in item)
+    # The copy of photo 0 matches item 2 (photo 0) and not the other photos.
+    found = prepare_found(found_image_hashes(load_rgb(_random_crop_jpeg(paths[0], 25, seed=10))))
+    verdicts = [m is not None and m.matched for m in best_matches(items, found)]
+    assert verdicts == [False, False, True, False, False, False]
 
 
 def test_pairing_rule() -> None:

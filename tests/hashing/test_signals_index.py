@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from takedown.hashing.bits import hamming_cross, hamming_hex, words_to_hex
 from takedown.hashing.errors import InvalidHashError
 from takedown.hashing.index import ExactIndex, HammingIndex, IndexMatch
 from takedown.hashing.signals import SIGNAL_TYPES, PdqSignal, get_signal_type
@@ -88,3 +89,23 @@ def test_exact_index() -> None:
     index = ExactIndex.build([("AB" * 16, 1), ("ab" * 16, 2), ("cd" * 16, 3)])
     assert [m.id for m in index.query("ab" * 16)] == [1, 2]
     assert ExactIndex.deserialise(index.serialise()).query("cd" * 16) == [IndexMatch(0, 3)]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 2048])
+def test_hamming_cross_agrees_with_pair_by_pair_distances(chunk: int) -> None:
+    """The matcher's all-pairs product, counted word by word, against distances of the hex text;
+    with the extremes (0 and 256: a running count in 8 bits would wrap) and odd chunk sizes."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 2**64, (7, 4), dtype=np.uint64, endpoint=False)
+    b = rng.integers(0, 2**64, (11, 4), dtype=np.uint64, endpoint=False)
+    a[0] = 0
+    b[0] = np.iinfo(np.uint64).max
+    b[1] = a[2]
+    got = hamming_cross(a, b, chunk=chunk)
+    assert got.shape == (7, 11) and got.dtype == np.int32
+    for i in range(7):
+        for j in range(11):
+            assert got[i, j] == hamming_hex(words_to_hex(a[i]), words_to_hex(b[j]))
+    assert got[0, 0] == 256 and got[2, 1] == 0
+    assert hamming_cross(a[:0], b).shape == (0, 11)
+    assert hamming_cross(a, b[:0]).shape == (7, 0)
