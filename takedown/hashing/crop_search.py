@@ -366,18 +366,18 @@ def box_window_hashes(
             blurred[key] = blurred_luma(y, family.height, widest)
         results = box_windows(blurred[key], family.height, family.tops, family.columns)
         mark = SKEWED_MARK if family.skewed else ""
+        # Labels built from per-row and per-column pieces: ~10,000 windows per found image, and
+        # formatting each label whole was a sixth of the checking side's time.
+        rows = [f"{WINDOW_PREFIX}{family.code}@{mark}{top + offset[0]}," for top in family.tops]
         for (w, lefts), words in zip(family.columns, results, strict=True):
             raw = np.asarray(words, dtype=">u8").tobytes().hex()
-            i = 0
-            for top in family.tops:
-                for left in lefts:
-                    variant = (
-                        f"{WINDOW_PREFIX}{family.code}@{mark}{top + offset[0]},{left + offset[1]},{family.height},{w}"
-                    )
-                    if variant not in seen:
-                        seen.add(variant)
-                        out.append(Hash("pdq", raw[64 * i : 64 * (i + 1)], quality, variant))
-                    i += 1
+            columns = [f"{left + offset[1]},{family.height},{w}" for left in lefts]
+            values = [raw[i : i + 64] for i in range(0, len(raw), 64)]
+            labels = [row + column for row in rows for column in columns]
+            for variant, value in zip(labels, values, strict=True):
+                if variant not in seen:
+                    seen.add(variant)
+                    out.append(Hash("pdq", value, quality, variant))
     return out
 
 
