@@ -17,8 +17,8 @@ still lies wholly inside the copy is a rotated rectangle about the copy's centre
 checking side hashes, for every whole angle from 1 to 15 degrees either way and every mode, the
 one rotated rectangle that stands for the largest registered central crop that fits (the
 original itself for a grown canvas): 4 modes x 30 angles, about 120 windows (some angles do not
-fit some shapes), and the half-degree angles of ``FINE_ANGLES`` for the straightened modes (40
-more). Each window is compared only with the registered variant it stands for.
+fit some shapes), and the half-degree angles of ``FINE_ANGLES`` for the straightened modes (up
+to 40 more). Each window is compared only with the registered variant it stands for.
 
 Why a 1-degree grid (measured on 200 photos, bench/robustness.py): PDQ of a picture turned by
 0.5 degrees more than the registered one stays within a median 12 bits; 1 degree more, 18-28
@@ -41,11 +41,12 @@ from takedown.hashing.window_pdq import FloatArray, blurred_luma, luma, rotated_
 
 #: Whole angles searched, degrees (either sign). Below 1 degree the copy as found still matches.
 SEARCH_ANGLES: Final = tuple(range(1, 16))
-#: Half-degree angles searched for straightened copies only (modes A and B), from where a
+#: Half-degree angles searched for straightened copies only (modes A and B), from about where a
 #: straightened copy no longer holds the registered 80% crop and its window stands for the 60%
-#: one (5-8 degrees, by aspect ratio). Straightened copies of 12-15 degrees that the whole-degree
-#: grid missed were 32-36 bits from their original; half a degree closer, 28-30 (100 tune-half
-#: photos: 3 misses -> 0). 40 windows more per found copy.
+#: or 50% one (5-8 degrees, by aspect ratio). Straightened copies of 10-15 degrees that the
+#: whole-degree grid missed were 32-36 bits from their original; with the half degrees, 28-30
+#: (100 tune-half photos edited with the bench's *check* draw: 3 misses -> 0). Up to 40 windows
+#: more per found copy.
 FINE_ANGLES: Final = tuple(a + 0.5 for a in range(5, 15))
 FINE_MODES: Final = ("A", "B")
 #: Modes (see the module docstring), in label order.

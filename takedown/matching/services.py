@@ -40,7 +40,7 @@ from takedown.fetching import (
     registrable_domain,
 )
 from takedown.hashing.hashes import Hash
-from takedown.hashing.matcher import Match, best_matches, prepare_found
+from takedown.hashing.matcher import Match, best_matches
 from takedown.matching.bank import bank_lookup
 from takedown.matching.evidence import evidence_digest, evidence_payload
 from takedown.matching.models import (
@@ -384,7 +384,7 @@ def check_match(*, check_id: int) -> Verdict | None:
     for medium in media:
         if not medium.hashes:
             continue
-        found = prepare_found([Hash(s, v, q, var) for s, v, q, var in medium.hashes])
+        found = [Hash(s, v, q, var) for s, v, q, var in medium.hashes]
         best: tuple[Match, str] | None = None
         for item_id, match in zip(registered, best_matches(list(registered.values()), found), strict=True):
             if match is not None and _better(best[0] if best else None, match):

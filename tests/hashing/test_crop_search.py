@@ -176,8 +176,8 @@ def test_matching_many_items_at_once_gives_each_item_its_own_answer(photos: Path
                 assert match.distance == closest or (match.matched and window_code(match.found_variant) is None)
                 assert any(r.variant == match.registered_variant for r in item)
     # The copy of photo 0 matches item 2 (photo 0) and not the other photos.
-    found = prepare_found(found_image_hashes(load_rgb(_random_crop_jpeg(paths[0], 25, seed=10))))
-    verdicts = [m is not None and m.matched for m in best_matches(items, found)]
+    prepared = prepare_found(found_image_hashes(load_rgb(_random_crop_jpeg(paths[0], 25, seed=10))))
+    verdicts = [m is not None and m.matched for m in best_matches(items, prepared)]
     assert verdicts == [False, False, True, False, False, False]
 
 
