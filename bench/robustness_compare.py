@@ -231,7 +231,8 @@ def render(before: dict, after: dict, n: int, command: str, revision: str, elaps
             "| --- | --- | --- |",
             f"| checking side per 12 MP JPEG, `hash_found` (median, ms, one core) "
             f"| {tb['found_median_ms']:.0f} | {ta['found_median_ms']:.0f} |",
-            f"| ... plus `best_match` against {ta['items']} registered images (median / p95, ms) "
+            "| ... plus matching (`best_match` each, or `best_matches` at once) against "
+            f"{ta['items']} registered images (median / p95, ms) "
             f"| {tb['total_median_ms']:.0f} / {tb['total_p95_ms']:.0f} | {ta['total_median_ms']:.0f} / "
             f"{ta['total_p95_ms']:.0f} |",
             f"| hashes per registered image (median) | {before['hashes_per_image']:.0f} "
