@@ -273,6 +273,7 @@ export const CANDIDATE_VARIANTS = Object.freeze(
       // (crop_search.CROP_GROUPS), parts of the picture for overlays (crop_search.REGION_CANDIDATES).
       crop("crop-c40", 20, 20, 20, 20),
       crop("crop-c50", 25, 25, 25, 25),
+      crop("crop-c60", 30, 30, 30, 30),
       ...OFF_CENTRE_GROUPS.flatMap(([code, keep, starts]) =>
         starts.flatMap((top) =>
           starts.map((left) => crop(`crop-${code}t${top}l${left}`, top, 100 - top - keep, left, 100 - left - keep)),
@@ -293,6 +294,7 @@ export const REGISTERED_LABELS = Object.freeze([
   "crop-c20",
   "crop-c40",
   "crop-c50",
+  "crop-c60",
   "crop-k73t9l9",
   "crop-k73t9l18",
   "crop-k73t18l9",

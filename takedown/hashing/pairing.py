@@ -6,7 +6,8 @@ and is compared with nothing else: every extra comparison is another chance of a
 and only the variant a window stands for can match a window of the right content (comparing crop
 windows with every registered hash gave a false pair at distance 30 where the rule gave none;
 docs/benchmarks/crop-search.md). Symmetrically, the registered variants made only for windows
-(off-centre crops for heavy crops, the parts of the picture for overlays) are never compared with
+(off-centre crops for heavy crops, the parts of the picture for overlays, the smallest central
+crop for straightened copies) are never compared with
 the ordinary views of a found copy. This module is the single place that rule lives: the
 matcher, the benchmark and the consented bank (``takedown.matching.bank``) all ask
 :func:`may_compare`.
@@ -17,7 +18,8 @@ variant in a 32-character column): ``win-<code>@<where>``, where ``<code>`` name
 the reduced copy, or a rotation ``A+12``). Codes:
 
 - ``orig``: the registered ``original``;
-- ``c10``, ``c20``, ``c40``, ``c50``: the registered central crop ``crop-<code>``;
+- ``c10``, ``c20``, ``c40``, ``c50``, ``c60``: the registered central crop ``crop-<code>``
+  (``crop-c60``, the central 40% of each side, is met by rotation windows only);
 - ``pb20`` (``p`` and a name): the registered part of the picture ``part-b20`` (the top 80%:
   20% removed at the bottom), for copies with a caption band, text or stickers;
 - ``k55`` (``k`` and a number): the group of registered off-centre crops that keep 55% of each
@@ -39,6 +41,11 @@ WINDOW_PREFIX: Final = "win-"
 GROUP_PREFIX: Final = "crop-k"
 #: Registered parts of the picture made for overlay windows only (``part-b20`` = the top 80%).
 PART_PREFIX: Final = "part-"
+#: Registered central crops made for rotation windows only: the central 40% of each side is what
+#: still fits inside a wide picture straightened 12-15 degrees to the largest upright rectangle
+#: (a thin strip), but 16% of the area is too little picture to be met by every view of every
+#: copy, or to go into the platforms' hash feed.
+WINDOW_ONLY_CROPS: Final = frozenset({"crop-c60"})
 #: Marks the box of a skewed crop window (a different share off each axis): ``win-k55@~12,30,400,533``.
 #: Not a letter: rotation windows' places start with a letter (``win-orig@S+5``).
 SKEWED_MARK: Final = "~"
@@ -54,7 +61,7 @@ def window_code(found_variant: str) -> str | None:
 
 def is_window_only(registered_variant: str) -> bool:
     """Registered variants that only windows may meet (see the module docstring)."""
-    return registered_variant.startswith((GROUP_PREFIX, PART_PREFIX))
+    return registered_variant.startswith((GROUP_PREFIX, PART_PREFIX)) or registered_variant in WINDOW_ONLY_CROPS
 
 
 def may_compare(registered_variant: str, found_variant: str) -> bool:

@@ -364,6 +364,7 @@ CANDIDATE_VARIANTS: Final[tuple[VariantSpec, ...]] = (
     # (crop_search.CROP_GROUPS), parts of the picture for overlays (crop_search.REGION_WINDOWS).
     _crop("crop-c40", 20, 20, 20, 20),
     _crop("crop-c50", 25, 25, 25, 25),
+    _crop("crop-c60", 30, 30, 30, 30),
     *(
         _crop(label, *box)
         for group in CROP_GROUPS
@@ -385,6 +386,7 @@ REGISTERED_LABELS: Final[tuple[str, ...]] = (
     "crop-c20",
     "crop-c40",
     "crop-c50",
+    "crop-c60",
     *(label for group in CROP_GROUPS if len(group.start_percents) > 1 for label, _box in group.registered()),
     *(region.registered for region in REGION_WINDOWS),
 )

@@ -199,6 +199,11 @@ def test_pairing_rule() -> None:
     assert not may_compare("crop-k55t15l30", "found-trim-rot90")
     assert may_compare("crop-c20", "found")
     assert may_compare(ORIGINAL, "found-block")
+    # The central 40% is met by rotation windows only (too little picture for every view).
+    assert is_window_only("crop-c60")
+    assert may_compare("crop-c60", "win-c60@B-14")
+    assert not may_compare("crop-c60", "found")
+    assert not may_compare("crop-c60", "found-block-rot90")
     # Malformed window labels meet nothing.
     assert window_code("win-c20") is None
     assert not any(may_compare(spec.label, "win-c20") for spec in REGISTERED_VARIANTS)

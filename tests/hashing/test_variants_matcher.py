@@ -83,9 +83,9 @@ def test_content_block_finds_picture_in_screenshot() -> None:
 def test_registered_set_is_small() -> None:
     hashes = registered_hashes(scene())
     pdq = [h for h in hashes if h.signal == "pdq"]
-    # The budget of docs/hashing.md "Variant set": the original and 27 variants (plus "trim"
-    # when trimming changes the picture), about 4.4 kB of bundle per image.
-    assert len(pdq) == 1 + len(REGISTERED_VARIANTS) <= 28
+    # The budget of docs/hashing.md "Variant set": the original and 28 variants (plus "trim"
+    # when trimming changes the picture), about 4.6 kB of bundle per image.
+    assert len(pdq) == 1 + len(REGISTERED_VARIANTS) <= 29
     assert {h.signal for h in hashes} == {"pdq", "phash", "dhash"}
 
 
