@@ -51,7 +51,7 @@ from takedown.hashing.pairing import (
     window_code,
     window_target,
 )
-from takedown.hashing.window_pdq import FloatArray, blurred_luma, box_windows, luma
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, box_windows, luma
 
 __all__ = [
     "CROP_GROUPS",
@@ -336,7 +336,7 @@ def box_families(
 def box_window_hashes(
     rgb: RGBArray,
     quality: int,
-    y: FloatArray | None = None,
+    y: FloatArray | BlurredLuma | None = None,
     *,
     groups: Sequence[CropGroup] = CROP_GROUPS,
     regions: Sequence[RegionWindow] = REGION_WINDOWS,
@@ -349,22 +349,17 @@ def box_window_hashes(
     ``win-k55@12,30,400,533`` (top, left, height, width; ``@~12,...`` for a skewed window), so
     a reviewer can see which part of the copy matched. ``rgb`` may be a part of the copy (the
     picture inside a screenshot) that starts at ``offset`` (top, left): boxes are still given in
-    the whole copy's pixels.
-    Identical boxes of different families are hashed once.
+    the whole copy's pixels. ``y`` is its luma, or a :class:`BlurredLuma` shared with the
+    rotation windows. Identical boxes of different families are hashed once.
     """
     height, width = rgb.shape[:2]
-    if y is None:
-        y = luma(rgb)
-    blurred: dict[tuple[int, int], FloatArray] = {}
+    blurs = y if isinstance(y, BlurredLuma) else BlurredLuma(luma(rgb) if y is None else y)
     seen: set[str] = set()
     out: list[Hash] = []
     for family in box_families(height, width, groups, regions, skew=skew):
         # PDQ blurs by ceil(side / 128): one blurred picture per blur size, not per family.
         widest = max(w for w, _ in family.columns)
-        key = (math.ceil(family.height / 128), math.ceil(widest / 128))
-        if key not in blurred:
-            blurred[key] = blurred_luma(y, family.height, widest)
-        results = box_windows(blurred[key], family.height, family.tops, family.columns)
+        results = box_windows(blurs.for_window(family.height, widest), family.height, family.tops, family.columns)
         mark = SKEWED_MARK if family.skewed else ""
         # Labels built from per-row and per-column pieces: ~10,000 windows per found image, and
         # formatting each label whole was a sixth of the checking side's time.

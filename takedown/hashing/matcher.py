@@ -27,7 +27,7 @@ from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY, SIGNAL_TYPES
 from takedown.hashing.variants import content_boxes, trim_borders, trim_box
 from takedown.hashing.video import compare_videos
-from takedown.hashing.window_pdq import FloatArray, luma
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, luma
 
 #: Names of pdqhash.compute_dihedral's outputs, in its order.
 DIHEDRAL = ("", "rot90", "rot180", "rot270", "flipv", "fliph", "rot90-flipv", "rot90-fliph")
@@ -117,8 +117,9 @@ def found_image_hashes(rgb: RGBArray) -> list[Hash]:
         for name, vector in zip(DIHEDRAL, vectors, strict=False):
             variant = f"{view.label}-{name}" if name else view.label
             out.append(Hash("pdq", bits_to_hex(vector), int(quality), variant))
-    out.extend(box_window_hashes(rgb, found_quality, y))
-    out.extend(rotation_window_hashes(rgb, found_quality, y))
+    blurs = BlurredLuma(y)  # the box and rotation windows share their blurs
+    out.extend(box_window_hashes(rgb, found_quality, blurs))
+    out.extend(rotation_window_hashes(rgb, found_quality, blurs))
     seen = {h.variant for h in out}
     for view in views:
         if view.label.startswith(("found-block", "found-rect")):

@@ -38,7 +38,7 @@ import numpy as np
 from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import RGBArray
 from takedown.hashing.pairing import WINDOW_PREFIX
-from takedown.hashing.window_pdq import FloatArray, blurred_luma, luma, rotated_windows
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, luma, rotated_windows
 
 #: Whole angles searched, degrees (either sign). Below 1 degree the copy as found still matches.
 SEARCH_ANGLES: Final = tuple(range(1, 16))
@@ -151,15 +151,15 @@ def rotation_windows(height: int, width: int) -> list[RotationWindow]:
     return out
 
 
-def rotation_window_hashes(rgb: RGBArray, quality: int, y: FloatArray | None = None) -> list[Hash]:
+def rotation_window_hashes(rgb: RGBArray, quality: int, y: FloatArray | BlurredLuma | None = None) -> list[Hash]:
     """PDQ of every rotation window of a found image, labelled ``win-<target>@<mode><angle>``
     (``win-c40@A+12``: the registered ``crop-c40`` if this copy was straightened 12 degrees
-    counter-clockwise keeping its aspect ratio). Windows carry the quality of the copy."""
+    counter-clockwise keeping its aspect ratio). Windows carry the quality of the copy. ``y`` is
+    its luma, or a :class:`BlurredLuma` shared with the box windows."""
     height, width = rgb.shape[:2]
     if height < 2 or width < 2:
         return []
-    if y is None:
-        y = luma(rgb)
+    blurs = y if isinstance(y, BlurredLuma) else BlurredLuma(luma(rgb) if y is None else y)
     windows = rotation_windows(height, width)
     by_blur: dict[tuple[int, int], list[RotationWindow]] = {}
     for window in windows:
@@ -167,7 +167,7 @@ def rotation_window_hashes(rgb: RGBArray, quality: int, y: FloatArray | None = N
         by_blur.setdefault(key, []).append(window)
     out: list[Hash] = []
     for group in by_blur.values():
-        blurred = blurred_luma(y, group[0].height, group[0].width)
+        blurred = blurs.for_window(group[0].height, group[0].width)
         words = rotated_windows(blurred, [(w.centre_x, w.centre_y, w.width, w.height, w.degrees) for w in group])
         raw = np.asarray(words, dtype=">u8").tobytes().hex()
         for i, window in enumerate(group):

@@ -4,6 +4,7 @@ the pairing rule that keeps every window away from what it does not stand for.""
 from __future__ import annotations
 
 import io
+import math
 import statistics
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from takedown.hashing.pairing import is_bank_query, is_window_only, may_compare,
 from takedown.hashing.rotation_search import rotation_window_hashes
 from takedown.hashing.signals import PDQ_MIN_QUALITY
 from takedown.hashing.variants import REGISTERED_VARIANTS, registered_hashes
+from takedown.hashing.window_pdq import BlurredLuma, blurred_luma, luma
 
 
 def _photos(photos: Path, count: int) -> list[Path]:
@@ -271,3 +273,26 @@ def test_crop_search_does_not_match_unrelated_photos(photos: Path) -> None:
             match = best_match(reg, found)
             assert match is not None
             assert not match.matched, (path.name, paths[j].name, match)
+
+
+def test_box_and_rotation_windows_share_their_blurs_bit_for_bit() -> None:
+    """One :class:`BlurredLuma` serves both window searches of a found image: the same hashes as
+    each search blurring on its own, and every blur size made once."""
+    rgb = scene(375, 500, seed=5)
+    y = luma(rgb)
+    made: list[tuple[int, int]] = []
+
+    def counting(picture: np.ndarray, height: float, width: float) -> np.ndarray:
+        made.append((math.ceil(height / 128), math.ceil(width / 128)))
+        return blurred_luma(picture, height, width)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("takedown.hashing.window_pdq.blurred_luma", counting)
+        shared = BlurredLuma(y)
+        together = box_window_hashes(rgb, 100, shared) + rotation_window_hashes(rgb, 100, shared)
+        shared_sizes = list(made)
+        made.clear()
+        apart = box_window_hashes(rgb, 100, y) + rotation_window_hashes(rgb, 100, y)
+    assert together == apart
+    assert len(shared_sizes) == len(set(shared_sizes))  # each blur size made once
+    assert len(shared_sizes) < len(made)  # apart, the rotation windows blur sizes again
