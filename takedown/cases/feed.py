@@ -54,7 +54,7 @@ def _take_change_ids(count: int) -> list[int]:
 
 def _shareable(rh: RegisteredHash) -> bool:
     # Variants registered only for the checking side's search windows (parts of the picture,
-    # off-centre crops) are not shared: platforms compare whole pictures with what they receive,
+    # off-centre crops, the central 40%) are not shared: platforms compare whole pictures with what they receive,
     # and a part of a picture would only add chances of a false match there.
     return (
         rh.vouch_id is not None

@@ -96,15 +96,22 @@ def is_bank_query(found_variant: str) -> bool:
     """Whether a found hash is looked up in the consented bank of every case, not only compared
     with the checked case's own hashes.
 
-    Skewed crop windows are ~60% of a found image's windows. Against a case's own few dozen
-    hashes they cost microseconds; against a bank of millions each lookup costs ~0.4 ms of index
-    search (docs/benchmarks/index.md), so they would have tripled the bank's work per found
-    image. The bank gets the ordinary views and the other windows only. What is lost: a copy of
-    another case's picture cropped by a different share on each axis is not suggested to that
-    case from this check; it is found only when that case's own check reaches the link.
+    The bank holds only what the feed shares, and the feed leaves out the variants registered
+    for windows only (``takedown.cases.feed``): a window standing for an off-centre crop, a part
+    of the picture or the central 40% can meet nothing there, so it is not asked. Those are ~90%
+    of a found image's windows, and against a bank of millions each lookup costs ~0.4 ms of index
+    search (docs/benchmarks/index.md). Skewed crop windows (all of them off-centre groups) were
+    left out for that cost before this rule covered them. What is lost: nothing the bank could
+    answer; a heavy crop of another case's picture is found only when that case's own check
+    reaches the link (the bank has no off-centre crops to suggest it with).
     """
+    if not found_variant.startswith(WINDOW_PREFIX):
+        return True
     _code, sep, where = found_variant.removeprefix(WINDOW_PREFIX).partition("@")
-    return not (found_variant.startswith(WINDOW_PREFIX) and sep and where.startswith(SKEWED_MARK))
+    if not sep or where.startswith(SKEWED_MARK):
+        return False
+    target = window_target(found_variant)
+    return target is not None and not is_window_only(target)
 
 
 def window_target(found_variant: str) -> str | None:

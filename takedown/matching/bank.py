@@ -444,8 +444,10 @@ def bank_lookup(found: list[Hash], *, exclude_case_id: int) -> list[DeltaHit]:
 
     The matcher's pairing rule applies (`takedown.hashing.pairing.may_compare`): a search window
     meets only the registered variant(s) it stands for, and variants registered for windows only
-    (parts of the picture, off-centre crops) meet nothing else. It is what keeps the window search
-    free of false matches.
+    (parts of the picture, off-centre crops, the central 40%) meet nothing else. It is what keeps
+    the window search free of false matches. Only the hashes the bank can answer are asked
+    (`takedown.hashing.pairing.is_bank_query`: not the windows standing for variants the feed
+    never shares, nor skewed crop windows).
     """
     queries = [h for h in found if h.signal == "pdq" and hash_trusted(h.signal, h.quality) and is_bank_query(h.variant)]
     if not queries:

@@ -108,15 +108,20 @@ def test_skewed_pairs_stay_within_the_skew_and_start_at_the_groups_own_share() -
                 assert min(f, rows) in home
 
 
-def test_skewed_windows_are_marked_and_kept_out_of_the_bank_lookup() -> None:
+def test_skewed_and_window_only_windows_are_kept_out_of_the_bank_lookup() -> None:
     hashes = box_window_hashes(scene(300, 420, seed=4), 100)
     skewed = [h for h in hashes if h.variant.split("@")[1].startswith("~")]
     assert skewed and len(skewed) < len(hashes)
     assert all(window_code(h.variant) in {"c10", "c20", "k73", "k64", "k55"} for h in skewed)
     assert not any(is_bank_query(h.variant) for h in skewed)
-    assert all(is_bank_query(h.variant) for h in hashes if h not in skewed)
-    assert is_bank_query("found") and is_bank_query("win-orig@G+7") and is_bank_query("win-pq1@0,0,10,10")
+    # Windows standing for variants the feed never shares (off-centre crops, parts, the central
+    # 40%) are not asked either; windows for the original and central crops are.
+    asked = {window_code(h.variant) for h in hashes if is_bank_query(h.variant)}
+    assert asked and asked <= {"c10", "c20"}
+    assert is_bank_query("found") and is_bank_query("win-orig@G+7") and is_bank_query("win-c20@1,1,80,80")
     assert is_bank_query("win-orig@S+5") and is_bank_query("win-c40@A-14")  # rotation windows
+    assert not is_bank_query("win-pq1@0,0,10,10") and not is_bank_query("win-k55@3,4,55,55")
+    assert not is_bank_query("win-c60@B-14") and not is_bank_query("win-c20")  # malformed: no target
 
 
 def _closest_allowed(registered: list[Hash], found: list[Hash]) -> int:
@@ -294,5 +299,8 @@ def test_box_and_rotation_windows_share_their_blurs_bit_for_bit() -> None:
         made.clear()
         apart = box_window_hashes(rgb, 100, y) + rotation_window_hashes(rgb, 100, y)
     assert together == apart
+    # The cache key is PDQ's blur size: windows of 200 and 250 rows share one (ceil(side / 128) = 2).
+    for height, width in ((200, 300), (250, 260), (129, 129), (128, 128), (16, 400)):
+        assert np.array_equal(shared.for_window(height, width), blurred_luma(y, height, width))
     assert len(shared_sizes) == len(set(shared_sizes))  # each blur size made once
     assert len(shared_sizes) < len(made)  # apart, the rotation windows blur sizes again
