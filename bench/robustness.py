@@ -807,10 +807,14 @@ def render(
             *s.family_rows,
             "",
             f"False pairs over all edits: **{summary['false_total']}** over {summary['pairs']:,} ordered pairs per "
-            f"edit (closest unrelated allowed PDQ distance {summary['closest_unrelated']}); of them "
-            f"{same} between two files of the same photograph and {summary['false_total'] - same} between "  # type: ignore[operator]
-            "different shots (listed below). "
-            "With every candidate "
+            f"edit (closest unrelated allowed PDQ distance {summary['closest_unrelated']})"
+            + (
+                f"; of them {same} between two files of the same photograph and "
+                f"{len(s.false_list) - same} between different shots (listed below). "
+                if s.false_list
+                else ". "
+            )
+            + "With every candidate "
             f"variant registered instead of the shipped set: {summary['false_any_total']}. Plain single-signal "
             f"false pairs over the same copies (no pairing rule): {summary['plain_false']}.",
             "",

@@ -47,7 +47,7 @@ def _grey(path: Path) -> np.ndarray:
 
 
 def align(path_a: Path, path_b: Path) -> Alignment:
-    """The best placement of either file, scaled down by 30-100%, inside the other."""
+    """The best placement of either file, scaled to 30-100% of its size, inside the other."""
     grey = {path_a.name: _grey(path_a), path_b.name: _grey(path_b)}
     best = Alignment(-1.0, "", 0.0)
     for outer_name, inner_name in ((path_a.name, path_b.name), (path_b.name, path_a.name)):

@@ -226,7 +226,8 @@ ALL_KEEPS: Final = tuple(sorted({f for g in CROP_GROUPS for f in g.found_keeps i
 MAX_SKEW: Final = 0.06
 #: Offset grid of the skewed windows, in steps of :data:`SEARCH_STEP`: 1.5 steps kept 49 of the
 #: 50 copies that 1 step recalled and cut the windows per copy from ~17,000 to ~10,000 (2 steps:
-#: 46 of 50). The checking side stays under 150 ms per 12 MP copy (docs/benchmarks/robustness.md).
+#: 46 of 50). Fewer windows keep the checking side near 150 ms per 12 MP copy (median under it on
+#: an idle machine, p95 not: docs/benchmarks/robustness.md).
 SKEW_STEP: Final = 1.5
 
 

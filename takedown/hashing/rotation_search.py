@@ -43,11 +43,11 @@ from takedown.hashing.window_pdq import BlurredLuma, FloatArray, luma, rotated_w
 #: Whole angles searched, degrees (either sign). Below 1 degree the copy as found still matches.
 SEARCH_ANGLES: Final = tuple(range(1, 16))
 #: Half-degree angles searched for straightened copies only (modes A and B), from about where a
-#: straightened copy no longer holds the registered 80% crop and its window stands for the 60%
-#: or 50% one (5-8 degrees, by aspect ratio). Straightened copies of 10-15 degrees that the
+#: straightened copy no longer holds the registered 80% crop and its window stands for the 60%,
+#: 50% or 40% one (5-8 degrees, by aspect ratio). Straightened copies of 10-15 degrees that the
 #: whole-degree grid missed were 32-36 bits from their original; with the half degrees, 28-30
-#: (100 tune-half photos edited with the bench's *check* draw: 3 misses -> 0). Up to 40 windows
-#: more per found copy.
+#: (100 tune-half photos edited with the bench's *check* draw: 3 misses -> 0). Up to 80 windows
+#: more per found copy (two crops per angle, :data:`TARGETS_PER_ANGLE`).
 FINE_ANGLES: Final = tuple(a + 0.5 for a in range(5, 15))
 FINE_MODES: Final = ("A", "B")
 #: Modes (see the module docstring), in label order.
