@@ -54,8 +54,8 @@ def _take_change_ids(count: int) -> list[int]:
 
 def _shareable(rh: RegisteredHash) -> bool:
     # Variants registered only for the checking side's search windows (parts of the picture,
-    # off-centre crops, the central 40%) are not shared: platforms compare whole pictures with what they receive,
-    # and a part of a picture would only add chances of a false match there.
+    # off-centre crops, the central 40%) are not shared: platforms compare whole pictures with
+    # what they receive, and a part of a picture would only add chances of a false match there.
     return (
         rh.vouch_id is not None
         and rh.signal in FEED_SIGNALS

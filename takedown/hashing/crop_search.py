@@ -51,7 +51,7 @@ from takedown.hashing.pairing import (
     window_code,
     window_target,
 )
-from takedown.hashing.window_pdq import BlurredLuma, FloatArray, box_windows, luma
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, box_windows
 
 __all__ = [
     "CROP_GROUPS",
@@ -354,7 +354,7 @@ def box_window_hashes(
     rotation windows. Identical boxes of different families are hashed once.
     """
     height, width = rgb.shape[:2]
-    blurs = y if isinstance(y, BlurredLuma) else BlurredLuma(luma(rgb) if y is None else y)
+    blurs = BlurredLuma.of(rgb, y)
     seen: set[str] = set()
     out: list[Hash] = []
     for family in box_families(height, width, groups, regions, skew=skew):

@@ -7,10 +7,9 @@ and only the variant a window stands for can match a window of the right content
 windows with every registered hash gave a false pair at distance 30 where the rule gave none;
 docs/benchmarks/crop-search.md). Symmetrically, the registered variants made only for windows
 (off-centre crops for heavy crops, the parts of the picture for overlays, the smallest central
-crop for straightened copies) are never compared with
-the ordinary views of a found copy. This module is the single place that rule lives: the
-matcher, the benchmark and the consented bank (``takedown.matching.bank``) all ask
-:func:`may_compare`.
+crop for straightened copies) are never compared with the ordinary views of a found copy. This
+module is the single place that rule lives: the matcher, the benchmark and the consented bank
+(``takedown.matching.bank``) all ask :func:`may_compare`.
 
 Label grammar of a window (at most 32 characters: ``takedown.matching`` stores the found
 variant in a 32-character column): ``win-<code>@<where>``, where ``<code>`` names the target and
@@ -102,9 +101,9 @@ def is_bank_query(found_variant: str) -> bool:
     of a found image's windows, and against a bank of millions each lookup costs ~0.4 ms of index
     search (docs/benchmarks/index.md). Skewed crop windows (62%, all of them off-centre groups)
     were left out for that cost before this rule covered them; with it the windows asked per
-    found photo fall from ~3,900 to ~710 (measured on shared photos). What is lost: nothing the bank could
-    answer; a heavy crop of another case's picture is found only when that case's own check
-    reaches the link (the bank has no off-centre crops to suggest it with).
+    found photo fall from ~3,900 to ~710 (measured on shared photos). What is lost: nothing the
+    bank could answer; a heavy crop of another case's picture is found only when that case's own
+    check reaches the link (the bank has no off-centre crops to suggest it with).
     """
     if not found_variant.startswith(WINDOW_PREFIX):
         return True

@@ -38,7 +38,7 @@ import numpy as np
 from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import RGBArray
 from takedown.hashing.pairing import WINDOW_PREFIX
-from takedown.hashing.window_pdq import BlurredLuma, FloatArray, luma, rotated_windows
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, blur_size, rotated_windows
 
 #: Whole angles searched, degrees (either sign). Below 1 degree the copy as found still matches.
 SEARCH_ANGLES: Final = tuple(range(1, 16))
@@ -159,12 +159,11 @@ def rotation_window_hashes(rgb: RGBArray, quality: int, y: FloatArray | BlurredL
     height, width = rgb.shape[:2]
     if height < 2 or width < 2:
         return []
-    blurs = y if isinstance(y, BlurredLuma) else BlurredLuma(luma(rgb) if y is None else y)
+    blurs = BlurredLuma.of(rgb, y)
     windows = rotation_windows(height, width)
     by_blur: dict[tuple[int, int], list[RotationWindow]] = {}
     for window in windows:
-        key = (math.ceil(window.height / 128), math.ceil(window.width / 128))
-        by_blur.setdefault(key, []).append(window)
+        by_blur.setdefault(blur_size(window.height, window.width), []).append(window)
     out: list[Hash] = []
     for group in by_blur.values():
         blurred = blurs.for_window(group[0].height, group[0].width)

@@ -70,10 +70,15 @@ def box_filter(y: FloatArray, window: int, axis: int) -> FloatArray:
     return out
 
 
+def blur_size(window_height: float, window_width: float) -> tuple[int, int]:
+    """PDQ's box-filter widths (rows, columns) for a window of this size: ceil(side / 128).
+    Windows with the same blur size share one blurred picture."""
+    return max(1, math.ceil(window_height / 128)), max(1, math.ceil(window_width / 128))
+
+
 def blurred_luma(y: FloatArray, window_height: float, window_width: float) -> FloatArray:
     """The luma blurred the way PDQ blurs a window of about this size (two passes per axis)."""
-    k_rows = max(1, math.ceil(window_height / 128))
-    k_cols = max(1, math.ceil(window_width / 128))
+    k_rows, k_cols = blur_size(window_height, window_width)
     out = y
     for _ in range(2):
         out = box_filter(box_filter(out, k_rows, 0), k_cols, 1)
@@ -92,8 +97,13 @@ class BlurredLuma:
         self.y = y
         self._by_size: dict[tuple[int, int], FloatArray] = {}
 
+    @classmethod
+    def of(cls, rgb: RGBArray, y: FloatArray | BlurredLuma | None) -> BlurredLuma:
+        """The shared blurs given, or new ones of ``y`` (the luma of ``rgb``, made if not given)."""
+        return y if isinstance(y, BlurredLuma) else cls(luma(rgb) if y is None else y)
+
     def for_window(self, window_height: float, window_width: float) -> FloatArray:
-        key = (max(1, math.ceil(window_height / 128)), max(1, math.ceil(window_width / 128)))
+        key = blur_size(window_height, window_width)
         if key not in self._by_size:
             self._by_size[key] = blurred_luma(self.y, window_height, window_width)
         return self._by_size[key]
