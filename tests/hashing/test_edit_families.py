@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from takedown.hashing.hashes import Hash
-from takedown.hashing.matcher import best_match, hash_found
+from takedown.hashing.matcher import Match, best_match, hash_found
 from takedown.hashing.media import hash_file
 
 Edit = Callable[[Image.Image], Image.Image]
@@ -207,6 +207,21 @@ def test_edit_matches_its_original_and_no_other_photo(sample: list[tuple[Path, l
                 assert not match.matched, (name, path.name, other.name, match)
 
 
+def _cut_and_scaled(turned: Image.Image, cut: float, scale: float) -> Image.Image:
+    """A straightened picture with ``cut`` more of each side removed (apps that zoom a little
+    past the largest rectangle), then scaled by ``scale``: how the bench's check draw makes them."""
+    w, h = turned.size
+    dx, dy = round(w * cut), round(h * cut)
+    trimmed = turned.crop((dx, dy, w - dx, h - dy))
+    return trimmed.resize((round(trimmed.width * scale), round(trimmed.height * scale)), Image.Resampling.LANCZOS)
+
+
+def _match_with_own(path: Path, copy: Image.Image, quality: int = 85) -> tuple[list[Hash], Match | None]:
+    """The copy's found hashes (files' digests left out) and its best match with its own original."""
+    found = [h for h in hash_found(_jpeg(copy, quality)).hashes if h.signal not in {"md5", "sha256"}]
+    return found, best_match(list(hash_file(path).hashes), found)
+
+
 def test_a_heavily_straightened_copy_the_whole_degree_grid_missed(photos: Path) -> None:
     """A copy of the bench's check draw that the whole-degree rotation grid missed: straightened
     -13.1 degrees keeping the aspect ratio, 0.2% more cut off, scaled to 66%, JPEG quality 65.
@@ -215,13 +230,8 @@ def test_a_heavily_straightened_copy_the_whole_degree_grid_missed(photos: Path) 
     it (the 50% crop's at 30, the 40% crop's, searched since, at 20)."""
     path = photos / "tf_flowers" / "dandelion__18204150090_fb418bbddb.jpg"
     with Image.open(path) as opened:
-        turned = straighten(-13.1)(opened.convert("RGB"))
-    w, h = turned.size
-    dx, dy = round(w * 0.001), round(h * 0.001)
-    cut = turned.crop((dx, dy, w - dx, h - dy))
-    copy = cut.resize((round(cut.width * 0.66), round(cut.height * 0.66)), Image.Resampling.LANCZOS)
-    found = [h for h in hash_found(_jpeg(copy, 65)).hashes if h.signal not in {"md5", "sha256"}]
-    match = best_match(list(hash_file(path).hashes), found)
+        copy = _cut_and_scaled(straighten(-13.1)(opened.convert("RGB")), 0.001, 0.66)
+    _found, match = _match_with_own(path, copy, 65)
     assert match is not None and match.matched, match
     # Met by a half-degree window of the straightened mode (the whole-degree ones were 36 away).
     assert re.fullmatch(r"win-c[56]0@A-1\d\.5", match.found_variant), match
@@ -240,8 +250,7 @@ def test_a_wide_picture_straightened_far_to_a_thin_strip(
         picture = opened.convert("RGB")
     copy = straighten_largest_area(degrees)(picture)
     assert copy.width > 2.4 * copy.height, copy.size
-    found = [h for h in hash_found(_jpeg(copy)).hashes if h.signal not in {"md5", "sha256"}]
-    match = best_match(list(hash_file(path).hashes), found)
+    found, match = _match_with_own(path, copy)
     assert match is not None and match.matched, match
     assert match.registered_variant == "crop-c60", match
     assert re.fullmatch(r"win-c60@B[+-]1\d(\.5)?", match.found_variant), match
@@ -260,12 +269,7 @@ def test_a_small_portrait_straightened_far_meets_the_next_smaller_crop(photos: P
     two largest crops that fit."""
     path = photos / "us_congress_2015" / name
     with Image.open(path) as opened:
-        turned = straighten_largest_area(-13.0)(opened.convert("RGB"))
-    w, h = turned.size
-    dx, dy = round(w * 0.004), round(h * 0.004)
-    cut = turned.crop((dx, dy, w - dx, h - dy))
-    copy = cut.resize((round(cut.width * 0.77), round(cut.height * 0.77)), Image.Resampling.LANCZOS)
-    found = [h for h in hash_found(_jpeg(copy)).hashes if h.signal not in {"md5", "sha256"}]
-    match = best_match(list(hash_file(path).hashes), found)
+        copy = _cut_and_scaled(straighten_largest_area(-13.0)(opened.convert("RGB")), 0.004, 0.77)
+    _found, match = _match_with_own(path, copy)
     assert match is not None and match.matched, match
     assert re.fullmatch(r"win-c50@B-1[34](\.5)?", match.found_variant), match
