@@ -524,6 +524,11 @@ CONFIGS: Final = (
     Config("oval only", "only the oval of the inner face (mirrored); hair, ears, jaw greyed", ("o5", "o5m")),
     Config("+ oval", "mirror, with the oval chip averaged in", ("p5", "p5m", "o5", "o5m")),
     Config(
+        "+ oval, weighted 2:1",
+        "as + oval with the oval chip counted twice (leans on what a swap replaces)",
+        ("p5", "p5m", "o5", "o5m", "o5", "o5m"),
+    ),
+    Config(
         "+ oval + CNN", "as above, and dlib's CNN detector when HOG finds nothing", ("p5", "p5m", "o5", "o5m"), cnn=True
     ),
 )
