@@ -50,7 +50,7 @@ PORTRAITS = [OBAMA[0], OBAMA[2], OBAMA[3]]
 SOURCE = OBAMA[1]
 #: The body the swap is made on: another man's official portrait from the face pairs.
 HOST = DATA / "face-pairs" / "C001050" / "gpo2015.jpg"
-#: Browser and server templates of the same photo: median 0.072, p99 0.144 apart on 160 face-pairs
+#: Browser and server templates of the same photo: median 0.077, p99 0.132 apart on all 480 face-pairs
 #: photos (bench/faces_browser.py, docs/benchmarks/detectors.md); these three are well inside it.
 SAME_PHOTO_TOLERANCE = 0.15
 PHONE = {"width": 390, "height": 844}
