@@ -27,9 +27,9 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 from scipy.ndimage import uniform_filter1d
 
 from takedown.hashing.bits import WordArray
@@ -161,29 +161,40 @@ def rotated_windows(blurred: FloatArray, windows: Sequence[tuple[float, float, f
 
     Coordinates are in pixels of ``blurred`` with (0, 0) at the top-left corner of the top-left
     pixel; ``degrees`` turns the rectangle counter-clockwise as seen on screen, the way
-    ``PIL.Image.rotate`` turns a picture. Each window is resampled to 64 x 64 by Pillow's affine
-    transform (bilinear, at the centres of the 64 x 64 grid: PDQ's own sample points up to
-    rounding), about 0.1 ms a window.
+    ``PIL.Image.rotate`` turns a picture. Each window is resampled to 64 x 64 bilinearly at the
+    centres of the 64 x 64 grid (PDQ's own sample points up to rounding), outside the picture 0.
+
+    OpenCV's ``warpAffine`` does the resampling: it gives the same words as Pillow's affine
+    ``transform`` (the first implementation) on all 12,794 windows of 40 shared photos, in a
+    quarter of the time (4.4 instead of 18.9 ms per found photo: Pillow made a new image and a copy
+    per window; this writes into one array). bench/rotation_sampling.py measures both.
     """
     if not windows:
         return np.zeros((0, 4), dtype=np.uint64)
-    image = Image.fromarray(np.ascontiguousarray(blurred, dtype=np.float32), mode="F")
+    source = np.ascontiguousarray(blurred, dtype=np.float32)
     samples = np.empty((len(windows), 64, 64), dtype=np.float32)
     for i, (cx, cy, w, h, degrees) in enumerate(windows):
         t = math.radians(degrees)
         c, s = math.cos(t), math.sin(t)
         # Output pixel (x, y) samples the picture at centre + u * (c, -s) + v * (s, c), where u, v
-        # run over the window's width and height; Pillow adds the half-pixel offsets itself.
-        matrix = (
-            c * w / 64,
-            s * h / 64,
-            cx - (c * w + s * h) / 2,
-            -s * w / 64,
-            c * h / 64,
-            cy + (s * w - c * h) / 2,
+        # run over the window's width and height. The matrix maps output pixel *indices* to input
+        # pixel indices: the output pixel's centre is (x + 0.5, y + 0.5) and an input pixel's
+        # centre sits at its index + 0.5, hence the half-pixel terms.
+        a, b, d, e = c * w / 64, s * h / 64, -s * w / 64, c * h / 64
+        matrix = np.array(
+            [
+                [a, b, cx - (c * w + s * h) / 2 + (a + b) / 2 - 0.5],
+                [d, e, cy + (s * w - c * h) / 2 + (d + e) / 2 - 0.5],
+            ]
         )
-        samples[i] = np.asarray(
-            image.transform((64, 64), Image.Transform.AFFINE, matrix, resample=Image.Resampling.BILINEAR)
+        cv2.warpAffine(
+            source,
+            matrix,
+            (64, 64),
+            dst=samples[i],
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
         )
     partial = np.matmul(DCT16, samples)
     coefficients = np.matmul(partial, DCT16.T)

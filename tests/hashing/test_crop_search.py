@@ -3,9 +3,11 @@ the pairing rule that keeps every window away from what it does not stand for.""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +29,10 @@ from takedown.hashing.hashes import ORIGINAL, Hash
 from takedown.hashing.image import load_rgb, pdq_rgb
 from takedown.hashing.matcher import best_match, best_matches, found_image_hashes, prepare_found
 from takedown.hashing.pairing import is_bank_query, is_window_only, may_compare, window_code, window_target
-from takedown.hashing.rotation_search import rotation_window_hashes
+from takedown.hashing.rotation_search import rotation_window_hashes, rotation_windows
 from takedown.hashing.signals import PDQ_MIN_QUALITY
 from takedown.hashing.variants import REGISTERED_VARIANTS, registered_hashes
-from takedown.hashing.window_pdq import BlurredLuma, blurred_luma, luma
+from takedown.hashing.window_pdq import BlurredLuma, blur_size, blurred_luma, luma, rotated_windows
 
 
 def _photos(photos: Path, count: int) -> list[Path]:
@@ -304,3 +306,42 @@ def test_box_and_rotation_windows_share_their_blurs_bit_for_bit() -> None:
         assert np.array_equal(shared.for_window(height, width), blurred_luma(y, height, width))
     assert len(shared_sizes) == len(set(shared_sizes))  # each blur size made once
     assert len(shared_sizes) < len(made)  # apart, the rotation windows blur sizes again
+
+
+def _pillow_rotated_windows() -> Callable[..., np.ndarray]:
+    """The first implementation of :func:`rotated_windows` (Pillow's affine transform), kept as the
+    reference in bench/rotation_sampling.py (bench/ is a folder of scripts: loaded by its path)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "rotation_sampling.py"
+    spec = importlib.util.spec_from_file_location("bench_rotation_sampling", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    reference: Callable[..., np.ndarray] = module.pillow_rotated_windows
+    return reference
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rotation_windows_sample_the_picture_as_pillows_affine_transform_did(photos: Path, seed: int) -> None:
+    """OpenCV replaced Pillow for the rotated windows (a quarter of the time): the words must stay
+    what the windows were measured with (docs/benchmarks/robustness.md), at every angle, in both
+    modes and at every blur size of a photo. Windows moved half over the picture's edge (the search
+    never makes them: its windows fit inside the copy) may differ by a few bits: there Pillow
+    repeats the edge pixel for the last half pixel where OpenCV reads 0."""
+    rgb = load_rgb(sorted((photos / "tf_flowers").glob("*.jpg"))[seed * 40].read_bytes())
+    windows = rotation_windows(*rgb.shape[:2])
+    blurs = BlurredLuma(luma(rgb))
+    pillow = _pillow_rotated_windows()
+    rng = np.random.default_rng(seed)
+    inside: list[int] = []
+    over_the_edge: list[int] = []
+    for size in sorted({blur_size(w.height, w.width) for w in windows}):
+        group = [w for w in windows if blur_size(w.height, w.width) == size]
+        blurred = blurs.for_window(group[0].height, group[0].width)
+        boxes = [(w.centre_x, w.centre_y, w.width, w.height, w.degrees) for w in group]
+        moved = [(cx + rng.choice([-0.5, 0.5]) * w, cy, w, h, d) for cx, cy, w, h, d in boxes[:5]]
+        for batch, into in ((boxes, inside), (moved, over_the_edge)):
+            differing = np.bitwise_count(rotated_windows(blurred, batch) ^ pillow(blurred, batch))
+            into.extend(int(bits) for bits in differing.sum(axis=1))
+    assert len(inside) > 200 and len(over_the_edge) >= 5
+    assert max(inside) <= 2, sorted(inside)[-5:]
+    assert statistics.median(over_the_edge) <= 4 and max(over_the_edge) <= 16, over_the_edge
