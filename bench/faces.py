@@ -529,7 +529,10 @@ CONFIGS: Final = (
         ("p5", "p5m", "o5", "o5m", "o5", "o5m"),
     ),
     Config(
-        "+ oval + CNN", "as above, and dlib's CNN detector when HOG finds nothing", ("p5", "p5m", "o5", "o5m"), cnn=True
+        "+ oval + CNN",
+        "as + oval, and dlib's CNN detector when HOG finds nothing",
+        ("p5", "p5m", "o5", "o5m"),
+        cnn=True,
     ),
 )
 SHIPPED: Final = CONFIGS[-1]

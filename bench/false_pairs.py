@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import pdqhash
@@ -88,7 +88,7 @@ Box = tuple[float, float, float, float]  # top, left, height, width in pixels of
 class Row:
     """One copy: the window the matcher chose and what aligning it (and the central crops) gave."""
 
-    kind: str  # "false" or "true"
+    kind: Literal["false", "true"]
     copy_of: str
     edit: str
     registered: str
@@ -166,13 +166,16 @@ def best_central(rgb: RGBArray, box: Box, registered_variant: str, registered: d
             keep / keep_y * height,
             keep / keep_x * width,
         )
+        # The part of the predicted box inside the copy; only crops (almost) wholly inside count:
+        # elsewhere the copy cut part of the crop away. Up to 2% of a side may lie outside (the
+        # window's grid and the crop's rounding).
+        top_in, left_in = max(0.0, predicted[0]), max(0.0, predicted[1])
         clipped = (
-            max(0.0, predicted[0]),
-            max(0.0, predicted[1]),
-            min(predicted[2], rgb.shape[0] - max(0.0, predicted[0])),
-            min(predicted[3], rgb.shape[1] - max(0.0, predicted[1])),
+            top_in,
+            left_in,
+            min(predicted[0] + predicted[2], rgb.shape[0]) - top_in,
+            min(predicted[1] + predicted[3], rgb.shape[1]) - left_in,
         )
-        # Only crops inside the copy (1% slack): elsewhere part of the crop was cut away.
         if clipped[2] < 0.98 * predicted[2] or clipped[3] < 0.98 * predicted[3] or f"crop-{code}" not in registered:
             continue
         found.append(refine(rgb, clipped, registered[f"crop-{code}"]))
@@ -191,7 +194,11 @@ def window_box(found_variant: str) -> Box | None:
     return top, left, height, width
 
 
-def measure(paths: list[str], kind: str, index: int, edit: str, registered_index: int) -> Row | None:
+def measure(
+    paths: list[str], kind: Literal["false", "true"], index: int, edit: str, registered_index: int
+) -> Row | None:
+    """Match one copy against one file's registered hashes; when a box window made the match, align
+    it and the central crops it predicts. None when nothing matched or no box window did."""
     rgb = copy_of(paths, index, edit)
     hashes: list[Hash] = list(hash_file(Path(paths[registered_index]).read_bytes()).hashes)
     match = best_matches([hashes], found_image_hashes(rgb))[0]

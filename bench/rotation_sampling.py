@@ -4,8 +4,9 @@
 to 64 x 64. It used Pillow's ``Image.transform`` (a new image and a copy per window); it now uses
 OpenCV's ``warpAffine`` into one array. This script runs both on the rotation windows of shared
 photos, interleaved in one process on the same blurred pictures (so the ratio holds on a noisy
-machine), and counts the bits in which their PDQ words differ. :func:`pillow_rotated_windows` is
-the reference implementation; tests/hashing/test_crop_search.py checks the shipped one against it.
+machine), and counts the bits in which their PDQ words differ. The Pillow implementation is kept
+in tests/hashing/pillow_reference.py, where tests/hashing/test_crop_search.py holds the shipped one
+to it.
 
     .venv/bin/python bench/rotation_sampling.py --photos 40 --write
 """
@@ -21,39 +22,24 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from takedown.hashing.bits import WordArray
 from takedown.hashing.image import load_rgb
 from takedown.hashing.rotation_search import rotation_windows
-from takedown.hashing.window_pdq import DCT16, BlurredLuma, blur_size, coefficients_to_words, luma, rotated_windows
+from takedown.hashing.window_pdq import BlurredLuma, FloatArray, blur_size, luma, rotated_windows
+from tests.hashing.pillow_reference import RotatedWindow, pillow_rotated_windows
 
 PHOTOS: Final = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "photos"
 DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "rotation-sampling.md"
-Box = tuple[float, float, float, float, float]
 
 
-def pillow_rotated_windows(blurred: np.ndarray, windows: Sequence[Box]) -> WordArray:
-    """The first implementation: Pillow's bilinear affine transform, one new image per window."""
-    image = Image.fromarray(np.ascontiguousarray(blurred, dtype=np.float32), mode="F")
-    samples = np.empty((len(windows), 64, 64), dtype=np.float32)
-    for i, (cx, cy, w, h, degrees) in enumerate(windows):
-        c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-        matrix = (c * w / 64, s * h / 64, cx - (c * w + s * h) / 2, -s * w / 64, c * h / 64, cy + (s * w - c * h) / 2)
-        samples[i] = np.asarray(
-            image.transform((64, 64), Image.Transform.AFFINE, matrix, resample=Image.Resampling.BILINEAR)
-        )
-    return coefficients_to_words(np.matmul(np.matmul(DCT16, samples), DCT16.T)).reshape(-1, 4)
-
-
-def groups(path: Path) -> list[tuple[np.ndarray, list[Box]]]:
+def groups(path: Path) -> list[tuple[FloatArray, list[RotatedWindow]]]:
     """The blurred pictures and rotation windows of one photo, as the checking side groups them."""
     rgb = load_rgb(path.read_bytes())
     windows = rotation_windows(*rgb.shape[:2])
@@ -83,19 +69,17 @@ def main() -> int:
         work = groups(path)
         windows += sum(len(boxes) for _blurred, boxes in work)
         best = {"opencv": math.inf, "pillow": math.inf}
-        for _round in range(args.repeat):
+        words: dict[str, list[WordArray]] = {}
+        for _repeat in range(args.repeat):  # the two alternate, so a slow moment hits both
             for name, run in (("opencv", rotated_windows), ("pillow", pillow_rotated_windows)):
                 started = time.perf_counter()
-                words = [run(blurred, boxes) for blurred, boxes in work]
+                words[name] = [run(blurred, boxes) for blurred, boxes in work]
                 best[name] = min(best[name], time.perf_counter() - started)
-                if name == "opencv":
-                    ours = words
-                elif _round == 0:  # the words are the same every round: count them once
-                    differing += [
-                        int(b)
-                        for new, old in zip(ours, words, strict=True)
-                        for b in np.bitwise_count(new ^ old).sum(axis=1)
-                    ]
+        differing += [
+            int(bits)
+            for new, old in zip(words["opencv"], words["pillow"], strict=True)
+            for bits in np.bitwise_count(new ^ old).sum(axis=1)
+        ]
         for name, seconds in best.items():
             timings[name].append(1000 * seconds)
     ratio = statistics.median(p / o for p, o in zip(timings["pillow"], timings["opencv"], strict=True))

@@ -164,10 +164,10 @@ def rotated_windows(blurred: FloatArray, windows: Sequence[tuple[float, float, f
     ``PIL.Image.rotate`` turns a picture. Each window is resampled to 64 x 64 bilinearly at the
     centres of the 64 x 64 grid (PDQ's own sample points up to rounding), outside the picture 0.
 
-    OpenCV's ``warpAffine`` does the resampling: it gives the same words as Pillow's affine
-    ``transform`` (the first implementation) on all 12,794 windows of 40 shared photos, in a
-    quarter of the time (4.4 instead of 18.9 ms per found photo: Pillow made a new image and a copy
-    per window; this writes into one array). bench/rotation_sampling.py measures both.
+    OpenCV's ``warpAffine`` does the resampling, in a quarter of the time Pillow's affine
+    ``transform`` (the first implementation) took: Pillow made a new image and a copy per window.
+    The words are Pillow's but for a rare bit or two (OpenCV rounds bilinear weights to 1/32 of a
+    pixel): docs/benchmarks/rotation-sampling.md, from bench/rotation_sampling.py.
     """
     if not windows:
         return np.zeros((0, 4), dtype=np.uint64)
@@ -187,6 +187,9 @@ def rotated_windows(blurred: FloatArray, windows: Sequence[tuple[float, float, f
                 [d, e, cy + (s * w - c * h) / 2 + (d + e) / 2 - 0.5],
             ]
         )
+        # Written in place: samples[i] is a C-contiguous 64 x 64 float32 view, exactly what
+        # warpAffine makes, so it fills it instead of allocating (the test against Pillow would
+        # see the uninitialised memory if it ever did not).
         cv2.warpAffine(
             source,
             matrix,
