@@ -119,4 +119,11 @@ export function mountFaceMaker(root) {
   if (fallback) fallback.hidden = true;
 }
 
-for (const root of document.querySelectorAll("[data-face-maker]")) mountFaceMaker(root);
+const mountAll = (scope) => {
+  for (const root of scope.querySelectorAll("[data-face-maker]")) mountFaceMaker(root);
+};
+mountAll(document);
+// A form sent back with errors replaces <main> in place (static/js/quick-exit.js submits forms by
+// fetch so the visit keeps one history entry): the new copy of the picker needs mounting too, or it
+// stays hidden and only the advocates' file route is left.
+document.addEventListener("takedown:swapped", (event) => mountAll(event.detail.root));

@@ -141,6 +141,24 @@ def test_the_face_page_fits_a_phone_and_says_what_happens(page: Page, live_serve
     assert_accessible(page, "faces-01-phone")
 
 
+def test_the_photo_picker_comes_back_with_the_errors(page: Page, live_server: LiveServer) -> None:
+    """Sending the form with nothing chosen shows the errors in place (the page's <main> is swapped
+    by static/js/quick-exit.js): the picker must be mounted again, not left hidden."""
+    case, pin = open_case()
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, case.reference, pin)
+    page.goto(live_server.url + "/case/faces/")
+    page.get_by_role("button", name="Turn on face matching").click()
+    expect(page.get_by_text("Please tick the box to agree, or leave face matching off.")).to_be_visible()
+    assert page.url == live_server.url + "/case/faces/"
+    picker = page.get_by_label("Choose photos of your face")
+    expect(picker).to_be_visible()
+    picker.set_input_files([str(OBAMA[0])])
+    expect(page.locator("[data-face-status]")).to_contain_text("Face templates ready: 1.", timeout=120_000)
+    assert_fits_the_phone(page)
+    assert_accessible(page, "faces-01-errors-then-photo")
+
+
 def test_a_survivor_makes_templates_on_a_phone_and_a_reported_swap_goes_to_review(
     page: Page, browser: Browser, live_server: LiveServer, site: Site, tmp_path: Path
 ) -> None:
