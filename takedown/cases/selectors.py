@@ -74,11 +74,18 @@ def _day(moment: datetime | None) -> str:
 
 
 def item_status_sentence(
-    *, status: str, removed_at: datetime | None = None, request: RequestFacts | None = None, note: str = ""
+    *,
+    status: str,
+    removed_at: datetime | None = None,
+    request: RequestFacts | None = None,
+    note: str = "",
+    compared: bool = True,
 ) -> str:
     """One plain sentence (or two) on where a link stands for the survivor, agreeing with the item's
     status and the removal request covering it. `note` is matching's `item_check_notes` sentence for
-    a page a check could not read fully; it is used as is, never re-worded here."""
+    a page a check could not read fully; it is used as is, never re-worded here. `compared` is False
+    when the case holds nothing to compare a page with (no photo fingerprints, no face templates):
+    then "did not find your photos" would be untrue, and a survivor reading it may give up."""
     if status == ItemStatus.REMOVED:
         if removed_at:
             return str(_("Removed on %(day)s.") % {"day": _day(removed_at)})
@@ -107,6 +114,11 @@ def item_status_sentence(
             "We found a face here that may be yours. A person will look before anything is done."
         ),
     }
+    if not compared:
+        found[ItemStatus.NO_MATCH] = _(
+            "We opened this page, but we had nothing to compare it with: add fingerprints of your photos"
+            " (made on your own device) so we can look for them."
+        )
     first = note if (note and status == ItemStatus.UNREACHABLE) else str(found.get(status, found[ItemStatus.REPORTED]))
     then = _request_sentence(request)
     return f"{first} {then}" if then else first
@@ -156,9 +168,10 @@ def request_status_sentence(*, request: RequestFacts, items_removed: bool) -> st
 
 
 def case_survivor_links(
-    *, items: list[ReportedItem], requests: dict[int, RequestFacts], notes: dict[int, str]
+    *, items: list[ReportedItem], requests: dict[int, RequestFacts], notes: dict[int, str], compared: bool = True
 ) -> list[LinkLine]:
-    """Each link with where it is and one plain sentence (requests and notes by item id)."""
+    """Each link with where it is and one plain sentence (requests and notes by item id; `compared`:
+    :func:`case_can_compare`)."""
     return [
         LinkLine(
             item=item,
@@ -168,10 +181,19 @@ def case_survivor_links(
                 removed_at=item.removed_at,
                 request=requests.get(item.pk),
                 note=notes.get(item.pk, ""),
+                compared=compared,
             ),
         )
         for item in items
     ]
+
+
+def case_can_compare(case: Case) -> bool:
+    """Whether a check of this case's links had anything to compare a page with: registered photo
+    fingerprints, or face templates with face matching on."""
+    if RegisteredHash.objects.filter(case=case).exists():
+        return True
+    return bool(case.consent_face_matching) and case.face_templates.exists()
 
 
 def case_survivor_headline(*, case: Case, statuses: list[str], requests: list[RequestFacts]) -> str:

@@ -185,3 +185,13 @@ def test_the_sentences_read_in_spanish() -> None:
         assert item_status_sentence(status=ItemStatus.REMOVED, removed_at=DAY).startswith("Retirado el 7")
         line = case_survivor_headline(case=Case(status=CaseStatus.OPEN), statuses=["reported"], requests=[])
         assert line.startswith("Hemos recibido tu caso. Todavía estamos comprobando")
+
+
+def test_no_match_with_nothing_to_compare_says_so() -> None:
+    """Without fingerprints or face templates a check compares nothing: never "did not find"."""
+    sentence = item_status_sentence(status=ItemStatus.NO_MATCH, compared=False)
+    assert sentence != FOUND[ItemStatus.NO_MATCH]
+    assert sentence.startswith("We opened this page, but we had nothing to compare it with")
+    # Every other status reads the same whether or not the case could compare.
+    for status in (ItemStatus.LIVE, ItemStatus.REPORTED, ItemStatus.UNREACHABLE, ItemStatus.NEEDS_REVIEW):
+        assert item_status_sentence(status=status, compared=False) == item_status_sentence(status=status)

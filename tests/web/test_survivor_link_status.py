@@ -18,6 +18,7 @@ from takedown.core.access import Actor
 from takedown.notices.models import NoticeStatus
 from takedown.notices.services import notice_approve, notice_draft, notice_mark_sent, notice_record_reply
 from takedown.organizations.models import Organization
+from tests.cases.conftest import bundle_text, shared_photo
 from tests.notices.conftest import ORG_NOTICE_EMAIL, open_case, org_a, registry  # noqa: F401 - fixtures
 from tests.web.helpers import survivor_sign_in_session
 
@@ -62,7 +63,8 @@ def test_links_requests_and_top_line_agree_through_a_removal(
     settings.CHECK_ON_REPORT = False
     org_a.notice_contact_email = ORG_NOTICE_EMAIL
     org_a.save()
-    case = open_case(organization=org_a, urls=URLS)
+    # A case with a photo's fingerprints: its checks had something to compare each page with.
+    case = open_case(organization=org_a, urls=URLS, bundle=bundle_text(shared_photo(3)))
     first, second, third = case.items.order_by("id")
     survivor_sign_in_session(client, case.pk)
 
@@ -118,3 +120,30 @@ def test_links_requests_and_top_line_agree_through_a_removal(
     assert "Removed." in parts.requests[0]
     assert "removed so far: 1" in parts.page
     assert parts.top == "Every check has finished. Each link below says what we found."
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_page_checked_with_nothing_to_compare_does_not_say_the_photos_are_not_there(
+    client: Client,
+    org_a: Organization,  # noqa: F811 - the fixture imported above
+    settings: Settings,
+) -> None:
+    """A case opened with links only (no fingerprints, no face templates): a check opens the page
+    but compares nothing, so "did not find your photos there" would be untrue (a phone walk found
+    it); the link says what happened and what would let us look."""
+    settings.CHECK_ON_REPORT = False
+    case = open_case(organization=org_a, urls=URLS[:1])
+    (item,) = case.items.all()
+    survivor_sign_in_session(client, case.pk)
+    case_services.item_check_recorded(
+        actor=Actor.system(),
+        item=item,
+        found=ItemStatus.NO_MATCH,
+        checked_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        platform="",
+        check_id=1,
+    )
+    row = case_page(client).rows["x.com/someone/status/1"]
+    assert "did not find your photos" not in row
+    assert "We opened this page, but we had nothing to compare it with" in row
+    assert "add fingerprints of your photos" in row

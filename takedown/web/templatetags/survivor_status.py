@@ -16,6 +16,7 @@ from takedown.cases.models import Case, ItemStatus, ReportedItem
 from takedown.cases.selectors import (
     LinkLine,
     RequestFacts,
+    case_can_compare,
     case_survivor_headline,
     case_survivor_links,
     item_where,
@@ -70,7 +71,7 @@ def survivor_status(case: Case, item_rows: list[tuple[ReportedItem, str]]) -> Su
     open_requests = [facts for pk, facts in by_item.items() if status_of.get(pk) not in {None, ItemStatus.REMOVED}]
     return SurvivorStatus(
         headline=case_survivor_headline(case=case, statuses=[i.status for i in items], requests=open_requests),
-        links=case_survivor_links(items=items, requests=by_item, notes=notes),
+        links=case_survivor_links(items=items, requests=by_item, notes=notes, compared=case_can_compare(case)),
         requests=requests,
         removed_count=sum(1 for item in items if item.status == ItemStatus.REMOVED),
     )
