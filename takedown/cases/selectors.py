@@ -171,7 +171,7 @@ def case_survivor_links(
     *, items: list[ReportedItem], requests: dict[int, RequestFacts], notes: dict[int, str], compared: bool = True
 ) -> list[LinkLine]:
     """Each link with where it is and one plain sentence (requests and notes by item id; `compared`:
-    :func:`case_can_compare`)."""
+    the summary's ``compared``, whether the case holds anything to compare a page with)."""
     return [
         LinkLine(
             item=item,
@@ -186,14 +186,6 @@ def case_survivor_links(
         )
         for item in items
     ]
-
-
-def case_can_compare(case: Case) -> bool:
-    """Whether a check of this case's links had anything to compare a page with: registered photo
-    fingerprints, or face templates with face matching on."""
-    if RegisteredHash.objects.filter(case=case).exists():
-        return True
-    return bool(case.consent_face_matching) and case.face_templates.exists()
 
 
 def case_survivor_headline(*, case: Case, statuses: list[str], requests: list[RequestFacts]) -> str:
@@ -218,14 +210,19 @@ def case_survivor_headline(*, case: Case, statuses: list[str], requests: list[Re
 
 def case_survivor_summary(*, case: Case) -> dict[str, Any]:
     items = list(case.items.all())
+    files_registered = RegisteredHash.objects.filter(case=case).values("item_id").distinct().count()
+    face_templates = case.face_templates.count() if case.consent_face_matching else 0
     return {
         "case": case,
         "status_text": case_plain_status(case),
         "items": items,
-        "files_registered": RegisteredHash.objects.filter(case=case).values("item_id").distinct().count(),
+        "files_registered": files_registered,
         "removed_count": sum(1 for i in items if i.status == ItemStatus.REMOVED),
         "review_items": [i for i in items if i.status == ItemStatus.NEEDS_REVIEW],
-        "face_templates": case.face_templates.count() if case.consent_face_matching else 0,
+        "face_templates": face_templates,
+        # Whether a check had anything to compare a page with (photo fingerprints, face templates):
+        # without it a link's "did not find your photos" would be untrue (item_status_sentence).
+        "compared": bool(files_registered or face_templates),
     }
 
 

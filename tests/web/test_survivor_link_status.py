@@ -13,7 +13,7 @@ from django.test import Client
 from pytest_django import Settings
 
 from takedown.cases import services as case_services
-from takedown.cases.models import ItemStatus
+from takedown.cases.models import ItemStatus, ReportedItem
 from takedown.core.access import Actor
 from takedown.notices.models import NoticeStatus
 from takedown.notices.services import notice_approve, notice_draft, notice_mark_sent, notice_record_reply
@@ -54,6 +54,13 @@ def case_page(client: Client) -> CasePage:
     )
 
 
+def record_check(item: ReportedItem, found: str, at: datetime, *, check_id: int) -> None:
+    """What matching records after checking a link (the item's status moves with it)."""
+    case_services.item_check_recorded(
+        actor=Actor.system(), item=item, found=found, checked_at=at, platform="", check_id=check_id
+    )
+
+
 @pytest.mark.usefixtures("registry")
 def test_links_requests_and_top_line_agree_through_a_removal(
     client: Client,
@@ -74,9 +81,7 @@ def test_links_requests_and_top_line_agree_through_a_removal(
 
     now = datetime(2026, 12, 1, 9, tzinfo=UTC)
     for item, found in [(first, ItemStatus.LIVE), (second, ItemStatus.NO_MATCH), (third, ItemStatus.UNREACHABLE)]:
-        case_services.item_check_recorded(
-            actor=Actor.system(), item=item, found=found, checked_at=now, platform="", check_id=1
-        )
+        record_check(item, found, now, check_id=1)
     parts = case_page(client)
     rows = parts.rows
     assert "We found a copy of your photo here." in rows["x.com/someone/status/1"]
@@ -107,14 +112,7 @@ def test_links_requests_and_top_line_agree_through_a_removal(
     assert parts.top == "We have asked websites to remove your photos and are waiting for them to act."
 
     # The re-check finds it gone: removed everywhere, with the day.
-    case_services.item_check_recorded(
-        actor=Actor.system(),
-        item=first,
-        found=ItemStatus.REMOVED,
-        checked_at=datetime(2026, 12, 7, 10, tzinfo=UTC),
-        platform="",
-        check_id=2,
-    )
+    record_check(first, ItemStatus.REMOVED, datetime(2026, 12, 7, 10, tzinfo=UTC), check_id=2)
     parts = case_page(client)
     assert "Removed on 7 Dec." in parts.rows["x.com/someone/status/1"]
     assert "Removed." in parts.requests[0]
@@ -135,14 +133,7 @@ def test_a_page_checked_with_nothing_to_compare_does_not_say_the_photos_are_not_
     case = open_case(organization=org_a, urls=URLS[:1])
     (item,) = case.items.all()
     survivor_sign_in_session(client, case.pk)
-    case_services.item_check_recorded(
-        actor=Actor.system(),
-        item=item,
-        found=ItemStatus.NO_MATCH,
-        checked_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
-        platform="",
-        check_id=1,
-    )
+    record_check(item, ItemStatus.NO_MATCH, datetime(2026, 12, 1, 9, tzinfo=UTC), check_id=1)
     row = case_page(client).rows["x.com/someone/status/1"]
     assert "did not find your photos" not in row
     assert "We opened this page, but we had nothing to compare it with" in row

@@ -16,7 +16,6 @@ from takedown.cases.models import Case, ItemStatus, ReportedItem
 from takedown.cases.selectors import (
     LinkLine,
     RequestFacts,
-    case_can_compare,
     case_survivor_headline,
     case_survivor_links,
     item_where,
@@ -45,8 +44,9 @@ def _facts(notice: Notice) -> RequestFacts:
 
 
 @register.simple_tag
-def survivor_status(case: Case, item_rows: list[tuple[ReportedItem, str]]) -> SurvivorStatus:
-    """`item_rows`: the page's links with matching's `item_check_notes` sentence for each (or "")."""
+def survivor_status(case: Case, item_rows: list[tuple[ReportedItem, str]], compared: bool = True) -> SurvivorStatus:
+    """`item_rows`: the page's links with matching's `item_check_notes` sentence for each (or "");
+    `compared`: whether the case holds anything to compare a page with (the summary says)."""
     items = [item for item, _note in item_rows]
     notes = {item.pk: note for item, note in item_rows if note}
     shown = case.notices.exclude(status__in=[NoticeStatus.DRAFT, NoticeStatus.READY])
@@ -71,7 +71,7 @@ def survivor_status(case: Case, item_rows: list[tuple[ReportedItem, str]]) -> Su
     open_requests = [facts for pk, facts in by_item.items() if status_of.get(pk) not in {None, ItemStatus.REMOVED}]
     return SurvivorStatus(
         headline=case_survivor_headline(case=case, statuses=[i.status for i in items], requests=open_requests),
-        links=case_survivor_links(items=items, requests=by_item, notes=notes, compared=case_can_compare(case)),
+        links=case_survivor_links(items=items, requests=by_item, notes=notes, compared=compared),
         requests=requests,
         removed_count=sum(1 for item in items if item.status == ItemStatus.REMOVED),
     )
